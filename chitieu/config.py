@@ -1,0 +1,56 @@
+"""Settings read from the environment (CONTRACT.md section 5), local defaults first."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["FEEDS", "MONTHLY_FEEDS", "Settings", "load_settings"]
+
+FEEDS = ("dossier", "disbursement", "tasks", "admin_ops", "indicator")
+MONTHLY_FEEDS = ("dossier", "admin_ops", "disbursement")
+PROVINCE_CODE = "LANGSON"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where chitieu keeps its state and whom it talks to."""
+
+    home: Path
+    inbox: Path
+    catalog_dir: Path
+    warehouse_url: str | None
+    smtp_url: str | None
+    alert_from: str
+    alert_urls: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.home / "data_docs"
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.home / "pgdata"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from `env` (default: the process environment)."""
+    env = os.environ if env is None else env
+    return Settings(
+        home=Path(env.get("CHITIEU_HOME") or "./.chitieu").resolve(),
+        inbox=Path(env.get("CHITIEU_INBOX") or "./data/inbox").resolve(),
+        catalog_dir=Path(env.get("CHITIEU_CATALOG") or "./catalog").resolve(),
+        warehouse_url=env.get("CHITIEU_WAREHOUSE_URL") or None,
+        smtp_url=env.get("CHITIEU_SMTP_URL") or None,
+        alert_from=env.get("CHITIEU_ALERT_FROM") or "chitieu@localhost",
+        alert_urls=tuple((env.get("CHITIEU_ALERT_URLS") or "").split()),
+    )

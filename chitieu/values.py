@@ -1,0 +1,158 @@
+"""Vectorised parsers for Vietnamese cell values: numbers, dates, periods, project groups.
+
+Each parser takes a Series of raw cells (str, numbers, datetimes or None) and returns
+(parsed Series, boolean mask of cells that were present but did not parse).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from chitieu.feeds import normalize_header
+
+__all__ = ["parse_date", "parse_month", "parse_number", "parse_period", "parse_project_group", "parse_text"]
+
+_VN_GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?"      # 1.234.567,5  1.795
+_VN_PLAIN = r"[+-]?\d+(?:,\d+)?"                          # 1795  23,49
+_DOT_DECIMAL = r"[+-]?\d*\.\d+"                           # 23.49  .5 (single dot, not a 3-digit group)
+_MAX_EXACT = 2.0**53
+
+
+def _as_text(raw: pd.Series) -> pd.Series:
+    """Cells as stripped strings (NA where empty); numbers written by spreadsheets keep their value."""
+    text = raw.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _present(raw: pd.Series) -> pd.Series:
+    return _as_text(raw).notna()
+
+
+def parse_number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Vietnamese usage first: '.' groups thousands, ',' marks decimals; a lone '.' not before 3 digits is a point."""
+    out = pd.Series(np.nan, index=raw.index, dtype="float64")
+    is_num = raw.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool),
+                     na_action="ignore").fillna(False).astype(bool)
+    if is_num.any():
+        out[is_num] = pd.to_numeric(raw[is_num], errors="coerce").astype("float64")
+    text = _as_text(raw.where(~is_num))
+    text = text.str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False).str.rstrip("%")
+    grouped = text.str.fullmatch(_VN_GROUPED).fillna(False)
+    plain = text.str.fullmatch(_VN_PLAIN).fillna(False)
+    dotted = text.str.fullmatch(_DOT_DECIMAL).fillna(False) & ~grouped
+    vn = grouped | plain
+    cleaned = text.where(~vn, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    ok = vn | dotted
+    if ok.any():
+        out[ok] = pd.to_numeric(cleaned[ok], errors="coerce")
+    bad = _present(raw) & out.isna() | ~np.isfinite(out.fillna(0))
+    return out.where(~bad), bad
+
+
+def parse_integer(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A number that must be whole (counts, VND amounts)."""
+    values, bad = parse_number(raw)
+    fractional = values.notna() & ((values % 1 != 0) | (values.abs() >= _MAX_EXACT))
+    return values.where(~fractional).astype("Int64"), bad | fractional
+
+
+def _cell_dates(raw: pd.Series) -> pd.Series:
+    """Spreadsheet date cells as Timestamps (NaT elsewhere)."""
+    is_date = raw.map(lambda v: isinstance(v, (dt.date, pd.Timestamp)), na_action="ignore").fillna(False).astype(bool)
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+    if is_date.any():
+        out[is_date] = pd.to_datetime(raw[is_date].map(lambda v: pd.Timestamp(v).normalize()))
+    return out
+
+
+def parse_date(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """YYYY-MM-DD, dd/mm/yyyy or a spreadsheet date cell."""
+    out = _cell_dates(raw)
+    text = _as_text(raw.where(out.isna()))
+    iso = text.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]00:00(?::00)?)?").fillna(False)
+    dmy = text.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}").fillna(False)
+    if iso.any():
+        out[iso] = pd.to_datetime(text[iso].str.slice(0, 10).str.strip(), format="%Y-%m-%d", errors="coerce")
+    if dmy.any():
+        out[dmy] = pd.to_datetime(text[dmy], format="%d/%m/%Y", errors="coerce")
+    bad = _present(raw) & out.isna()
+    return out, bad
+
+
+def parse_month(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A month as canonical 'YYYY-MM' from 'YYYY-MM', 'MM/YYYY' or a date cell (Excel turns 2026-03 into a date)."""
+    cells = _cell_dates(raw)
+    out = cells.dt.strftime("%Y-%m").astype("string")
+    text = _as_text(raw.where(cells.isna()))
+    iso = text.str.extract(r"^(\d{4})-(\d{1,2})$")
+    mdy = text.str.extract(r"^(\d{1,2})/(\d{4})$")
+    year = iso[0].fillna(mdy[1])
+    month = pd.to_numeric(iso[1].fillna(mdy[0]), errors="coerce")
+    valid = year.notna() & month.between(1, 12)
+    canon = year + "-" + month.astype("Int64").astype("string").str.zfill(2)
+    out = out.where(out.notna(), canon.where(valid))
+    bad = _present(raw) & out.isna()
+    return out, bad
+
+
+def parse_period(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """'YYYY', 'YYYY-Qn' or 'YYYY-MM', canonicalised."""
+    months, _ = parse_month(raw)
+    text = _as_text(raw).str.upper()
+    year = text.where(text.str.fullmatch(r"\d{4}").fillna(False))
+    quarter = text.str.extract(r"^(\d{4})-?Q([1-4])$")
+    quarter = (quarter[0] + "-Q" + quarter[1]).astype("string")
+    out = months.fillna(quarter).fillna(year)
+    # a plain number like 2026 read from a spreadsheet comes as "2026" or "2026.0"
+    numeric_year = text.str.fullmatch(r"\d{4}\.0").fillna(False)
+    out = out.where(~(out.isna() & numeric_year), text.str.slice(0, 4))
+    bad = _present(raw) & out.isna()
+    return out, bad
+
+
+_GROUPS = {
+    "completed": "completed", "hoanthanh": "completed",
+    "transitional": "transitional", "chuyentiep": "transitional",
+    "new": "new", "khoicongmoi": "new",
+    "preparation": "preparation", "chuanbidautu": "preparation",
+}
+
+
+def parse_project_group(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """English code or Vietnamese name of a project group."""
+    text = _as_text(raw)
+    out = text.map(lambda v: _GROUPS.get(normalize_header(v)), na_action="ignore").astype("string")
+    bad = text.notna() & out.isna()
+    return out, bad
+
+
+def parse_text(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Free text, stripped; numbers from spreadsheets rendered without a trailing '.0'."""
+    def render(v):
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return v
+    text = _as_text(raw.map(render, na_action="ignore"))
+    return text, pd.Series(False, index=raw.index)
+
+
+def parse_code(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Unit codes: stripped and upper-cased."""
+    text, bad = parse_text(raw)
+    return text.str.upper(), bad
+
+
+PARSERS = {
+    "code": parse_code,
+    "indicator_code": parse_text,
+    "text": parse_text,
+    "int": parse_integer,
+    "decimal": parse_number,
+    "date": parse_date,
+    "month": parse_month,
+    "period": parse_period,
+    "project_group": parse_project_group,
+}

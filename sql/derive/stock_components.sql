@@ -1,0 +1,39 @@
+-- Month-end numerators and denominators of the stock metrics (tasks, disbursement) for :units,
+-- for every month of the as-of year up to the as-of month, evaluated at min(month end, :as_of).
+-- Grain: one row per metric, unit and month.
+create temp table stock_component on commit drop as
+with month_ends as (
+    select to_char(m, 'YYYY-MM') as period,
+           least((m + interval '1 month - 1 day')::date, cast(:as_of as date)) as evaluated_on
+    from generate_series(date_trunc('year', cast(:as_of as date)), date_trunc('month', cast(:as_of as date)),
+                         interval '1 month') as m
+),
+tasks as (
+    select t.unit_code, m.period,
+           count(*) filter (where t.completed_date <= m.evaluated_on and t.completed_date <= t.due_date)
+               as completed_on_time,
+           count(*) filter (where t.completed_date <= m.evaluated_on or t.due_date < m.evaluated_on)
+               as completed_or_overdue
+    from core.current_tasks t cross join month_ends m
+    where t.unit_code = any(:units) and 'tasks' = any(:feeds)
+    group by t.unit_code, m.period
+),
+disbursement_spans as (
+    -- each current row is a project's latest figure from its as_of_date until the next one
+    select unit_code, project_code, as_of_date, capital_plan_vnd, disbursed_vnd,
+           lead(as_of_date) over (partition by unit_code, project_code order by as_of_date) as superseded_on
+    from core.current_disbursement
+    where unit_code = any(:units) and 'disbursement' = any(:feeds)
+),
+disbursement as (
+    select d.unit_code, m.period, sum(d.disbursed_vnd) as disbursed_vnd, sum(d.capital_plan_vnd) as capital_plan_vnd
+    from disbursement_spans d
+    join month_ends m on d.as_of_date <= m.evaluated_on
+                     and (d.superseded_on is null or d.superseded_on > m.evaluated_on)
+    group by d.unit_code, m.period
+)
+select 'task_on_time_rate' as metric_code, unit_code, period,
+       completed_on_time::numeric as numerator, completed_or_overdue::numeric as denominator
+from tasks
+union all
+select 'disbursement_rate', unit_code, period, disbursed_vnd, capital_plan_vnd from disbursement

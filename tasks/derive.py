@@ -1,0 +1,77 @@
+"""Re-derive metrics, indicator values and project status for the units a load touched."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import sqlalchemy as sa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from chitieu.config import PROVINCE_CODE, Settings
+from chitieu.warehouse import get_engine, read_sql
+
+__all__ = ["derive_metrics"]
+
+FLOW_FEEDS = ("dossier", "admin_ops")
+STOCK_FEEDS = ("tasks", "disbursement")
+_DERIVE_LOCK = 74_110_002
+
+
+def _script(conn: sa.Connection, name: str, params: dict) -> None:
+    for statement in read_sql(f"derive/{name}.sql").split(";\n"):
+        body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--"))
+        if body.strip():
+            conn.execute(sa.text(body), params)
+
+
+def _derive_metric_group(conn: sa.Connection, units: list[str], feeds: list[str], as_of: dt.date) -> None:
+    params = {"units": units, "feeds": feeds, "as_of": as_of, "province": PROVINCE_CODE}
+    _script(conn, "flow_components", params)
+    _script(conn, "stock_components", params)
+    _script(conn, "metric_values", params)
+    conn.execute(sa.text("drop table flow_component; drop table stock_component"))
+
+
+@task(name="derive_metrics", tags=["derive"], retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.date,
+                   everything: bool = False) -> dict:
+    """Recompute what depends on the (unit, feed) pairs in `dirty`; stocks for every unit when as-of moved."""
+    started = time.perf_counter()
+    with get_engine(settings).begin() as conn:
+        conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _DERIVE_LOCK})
+        previous = conn.scalar(sa.text("select value from core.pipeline_state where key = 'as_of'"))
+        as_of_moved = previous != as_of.isoformat()
+        if everything:
+            all_units = conn.scalars(sa.text("select unit_code from core.unit where unit_code <> :p"),
+                                     {"p": PROVINCE_CODE}).all()
+            dirty = {(u, f) for u in all_units for f in (*FLOW_FEEDS, *STOCK_FEEDS, "indicator")}
+        by_feed: dict[str, set[str]] = {}
+        for unit, feed in dirty:
+            by_feed.setdefault(feed, set()).add(unit)
+        groups: list[tuple[list[str], list[str]]] = []
+        flow = [f for f in FLOW_FEEDS if f in by_feed]
+        for feed in flow:
+            groups.append((sorted(by_feed[feed]), [feed]))
+        if as_of_moved:
+            units = conn.scalars(sa.text(
+                "select distinct unit_code from core.current_slice where feed in ('tasks', 'disbursement')")).all()
+            groups.append((sorted(set(units) | by_feed.get("tasks", set()) | by_feed.get("disbursement", set())),
+                           list(STOCK_FEEDS)))
+        else:
+            for feed in STOCK_FEEDS:
+                if feed in by_feed:
+                    groups.append((sorted(by_feed[feed]), [feed]))
+        for units, feeds in groups:
+            _derive_metric_group(conn, units, feeds, as_of)
+        params = {"province": PROVINCE_CODE}
+        if "indicator" in by_feed:
+            _script(conn, "indicator_values", {**params, "units": sorted(by_feed["indicator"])})
+        if "disbursement" in by_feed:
+            _script(conn, "project_status", {"units": sorted(by_feed["disbursement"])})
+        conn.execute(sa.text(
+            "insert into core.pipeline_state (key, value) values ('as_of', :v) "
+            "on conflict (key) do update set value = excluded.value"), {"v": as_of.isoformat()})
+    return {"units": len({u for u, _ in dirty}), "groups": len(groups), "as_of_moved": as_of_moved,
+            "seconds": round(time.perf_counter() - started, 3)}

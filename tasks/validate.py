@@ -1,0 +1,308 @@
+"""Validate one feed's parsed rows with its Great Expectations suite (expectations/<feed>.json)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from chitieu.catalog import Catalog
+from chitieu.config import Settings
+from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
+from chitieu.warehouse import get_engine
+from tasks.parse import ParsedFeed
+
+__all__ = ["CheckFailure", "FileVerdict", "validate_feed"]
+
+SAMPLE_ROWS = 5
+HISTORY_LOW, HISTORY_HIGH, HISTORY_MIN_POINTS = 1 / 3, 3.0, 3
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+@dataclass
+class CheckFailure:
+    """One failed check of one file: which rows failed and a sample of their values."""
+
+    expectation: str
+    severity: str                # error | warning
+    column: str | None
+    rows: list[int]
+    sample: list[dict]
+    message: str                 # English, for engineers
+    message_vi: str              # Vietnamese, for the unit
+
+
+@dataclass
+class FileVerdict:
+    """The outcome of validation for one landed file."""
+
+    status: str                  # loaded | loaded_with_warnings | rejected
+    rows_total: int
+    failures: list[CheckFailure] = field(default_factory=list)
+
+    @property
+    def rows_failed(self) -> int:
+        return len({r for f in self.failures if f.severity == "error" for r in f.rows})
+
+
+# --- Great Expectations plumbing ----------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _gx_context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx  # imported lazily: ~3 s, only needed when there is something to validate
+
+    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context",
+                 "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    source = context.data_sources.add_pandas("feeds")
+    return gx, source.add_dataframe_asset("batch").add_batch_definition_whole_dataframe("whole")
+
+
+@cache
+def load_suite_json(feed: str) -> dict:
+    return json.loads((EXPECTATIONS_DIR / f"{feed}.json").read_text(encoding="utf-8"))
+
+
+def _numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain numpy/object columns: GX's pandas metrics mis-handle nullable and Arrow-backed dtypes."""
+    out = {}
+    for name, col in frame.items():
+        if pd.api.types.is_datetime64_any_dtype(col):
+            out[name] = col
+        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            out[name] = pd.to_numeric(col, errors="coerce").astype("float64")
+        else:
+            out[name] = col.astype(object).where(col.notna(), None)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _run_suite(feed: str, frame: pd.DataFrame, parameters: dict) -> list[tuple[dict, list[int]]]:
+    """(expectation json, failing _idx values) for every failed expectation."""
+    gx, batch_definition = _gx_context()
+    frame = _numpy_dtypes(frame)
+    body = load_suite_json(feed)
+    numbered = [{**e, "meta": {**e.get("meta", {}), "n": n}} for n, e in enumerate(body["expectations"])]
+    suite = gx.ExpectationSuite(name=body["name"], expectations=numbered, meta=body.get("meta"))
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, expectation_parameters=parameters, result_format={
+        "result_format": "COMPLETE", "unexpected_index_column_names": ["_idx"],
+        "return_unexpected_index_query": False, "partial_unexpected_count": 0})
+    failed = []
+    for res in result.results:  # GX does not keep the suite's order: match on the number we gave each one
+        spec = body["expectations"][res.expectation_config.meta["n"]]
+        if res.success:
+            continue
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            raise RuntimeError(f"expectation {spec['type']} on {feed} failed to run: "
+                               f"{res.exception_info.get('exception_message')}")
+        index_list = res.result.get("unexpected_index_list") or []
+        failed.append((spec, [int(item["_idx"]) for item in index_list]))
+    return failed
+
+
+# --- helper columns the suites check -------------------------------------------------------
+
+
+def _month_index(period: pd.Series) -> pd.Series:
+    year = pd.to_numeric(period.str.slice(0, 4), errors="coerce")
+    rest = period.str.slice(5)
+    month = pd.Series(np.nan, index=period.index)
+    is_month = rest.str.fullmatch(r"\d{2}").fillna(False)
+    is_quarter = rest.str.fullmatch(r"Q[1-4]").fillna(False)
+    month[is_month] = pd.to_numeric(rest[is_month])
+    month[is_quarter] = (pd.to_numeric(rest[is_quarter].str.slice(1)) - 1) * 3 + 1
+    month[period.str.len() == 4] = 1
+    return year * 12 + month - 1
+
+
+def _days(dates: pd.Series) -> pd.Series:
+    """Dates as day numbers (float, NaN for missing) so the suites can compare them with parameters."""
+    return (pd.to_datetime(dates) - pd.Timestamp("1970-01-01")).dt.days.astype("float64")
+
+
+def _history(engine: sa.Engine, feed: str, units: list[str]) -> pd.DataFrame:
+    """Median of each unit's current values (per indicator for the indicator feed), with point counts."""
+    sql = {
+        "dossier": "select f.unit_code, null::text as indicator_code, percentile_cont(0.5) within group "
+                   "(order by f.received_total) as median, count(*) as points from core.fact_dossier f ",
+        "admin_ops": "select f.unit_code, null::text as indicator_code, percentile_cont(0.5) within group "
+                     "(order by f.documents_issued) as median, count(*) as points from core.fact_admin_ops f ",
+        "indicator": "select f.unit_code, f.indicator_code, percentile_cont(0.5) within group "
+                     "(order by f.value) as median, count(*) as points from core.fact_indicator f ",
+    }.get(feed)
+    if sql is None:
+        return pd.DataFrame(columns=["unit_code", "indicator_code", "median", "points"])
+    sql += ("join core.current_slice c on c.submission_id = f.submission_id and c.slice_key = f.slice_key "
+            "where f.unit_code = any(:units) group by 1, 2")
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(sa.text(sql), {"units": units}).mappings().all(),
+                            columns=["unit_code", "indicator_code", "median", "points"])
+
+
+def _previous_disbursed(engine: sa.Engine, units: list[str]) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "select unit_code, project_code, as_of_date, disbursed_vnd from core.project_status"
+            " where unit_code = any(:units)"), {"units": units}).mappings().all()
+    return pd.DataFrame(rows, columns=["unit_code", "project_code", "as_of_date", "disbursed_vnd"])
+
+
+def _add_helper_columns(parsed: ParsedFeed, catalog: Catalog, engine: sa.Engine | None) -> pd.DataFrame:
+    frame = parsed.rows.copy()
+    frame["_idx"] = np.arange(len(frame))
+    frame["_folder_unit"] = pd.Series([f.unit_code for f in parsed.files], dtype="string").reindex(
+        frame["_file"].to_numpy()).to_numpy()
+    units = sorted({f.unit_code for f in parsed.files})
+    feed = parsed.feed
+    if "period" in frame:
+        frame["_period_idx"] = _month_index(frame["period"])
+    if feed == "disbursement":
+        frame["_as_of_day"] = _days(frame["as_of_date"])
+        frame["_previous_disbursed_vnd"] = np.nan
+        previous = _previous_disbursed(engine, units) if engine is not None else None
+        if previous is not None and not previous.empty:
+            previous["as_of_date"] = pd.to_datetime(previous["as_of_date"])
+            merged = frame[["unit_code", "project_code", "as_of_date"]].merge(
+                previous, on=["unit_code", "project_code"], how="left", suffixes=("", "_prev"))
+            earlier = merged["as_of_date_prev"] < merged["as_of_date"]
+            frame["_previous_disbursed_vnd"] = merged["disbursed_vnd"].where(earlier).astype("float64").to_numpy()
+    if feed == "tasks":
+        frame["_completed_day"] = _days(frame["completed_date"])
+    if feed == "indicator":
+        meta = pd.DataFrame(catalog.indicators).set_index("indicator_code")
+        codes = frame["indicator_code"]
+        frame["_expected_kind"] = codes.map(meta["periodicity"]).astype("string")
+        frame["_min_value"] = pd.to_numeric(codes.map(meta["min_value"]), errors="coerce")
+        frame["_max_value"] = pd.to_numeric(codes.map(meta["max_value"]), errors="coerce")
+        kind = np.select([frame["period"].str.len() == 4, frame["period"].str.contains("Q").fillna(False)],
+                         ["year", "quarter"], "month")
+        frame["_period_kind"] = pd.Series(kind, index=frame.index, dtype="string").where(frame["period"].notna())
+    measure = {"dossier": "received_total", "admin_ops": "documents_issued", "indicator": "value"}.get(feed)
+    if measure:
+        frame["_history_median"] = np.nan
+        history = _history(engine, feed, units) if engine is not None else None
+        if history is not None and not history.empty:
+            history = history[history["points"] >= HISTORY_MIN_POINTS]
+            on = ["unit_code", "indicator_code"] if feed == "indicator" else ["unit_code"]
+            merged = frame[on].merge(history[[*on, "median"]], on=on, how="left")
+            frame["_history_median"] = pd.to_numeric(merged["median"], errors="coerce").to_numpy()
+        median = frame["_history_median"].where(frame["_history_median"] > 0)
+        frame["_history_ratio"] = pd.to_numeric(frame[measure], errors="coerce").astype("float64") / median
+    return frame
+
+
+# --- turning results into per-file verdicts --------------------------------------------------
+
+
+def _jsonable(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, dt.date)):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return str(value) if not isinstance(value, (int, float, str, bool)) else value
+
+
+def _sample(frame: pd.DataFrame, idx: list[int], columns: list[str]) -> list[dict]:
+    rows = frame.iloc[idx[:SAMPLE_ROWS]]
+    return [{"row": int(r["_row"]), **{c: _jsonable(r.get(c)) for c in columns if c in rows.columns}}
+            for _, r in rows.iterrows()]
+
+
+def _describe(check: str, column: str | None, count: int, rows: list[int], label: str) -> str:
+    where = f" in column {column} ({label})" if column else ""
+    first = ", ".join(str(r) for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
+    return f"{check}{where}: {count} row(s) failed (rows {first})"
+
+
+_FORMAT_VI = {
+    "int_format": "không phải số nguyên hợp lệ", "decimal_format": "không phải số hợp lệ",
+    "date_format": "không phải ngày hợp lệ (YYYY-MM-DD hoặc dd/mm/yyyy)",
+    "month_format": "không phải kỳ tháng hợp lệ (YYYY-MM)",
+    "period_format": "không phải kỳ hợp lệ (YYYY, YYYY-Qn hoặc YYYY-MM)",
+    "project_group_format": "không phải nhóm dự án hợp lệ", "text_format": "quá dài (tối đa 2000 ký tự)",
+    "code_format": "không hợp lệ", "indicator_code_format": "không hợp lệ",
+}
+
+
+@task(name="validate_feed", tags=["validate"], cache_policy=NO_CACHE)
+def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
+                  settings: Settings | None = None) -> dict[int, FileVerdict]:
+    """Run the feed's suite over all its files at once; return a verdict per file index."""
+    spec = feed_spec(parsed.feed)
+    verdicts: dict[int, FileVerdict] = {}
+    per_file: dict[int, list[CheckFailure]] = {}
+    for idx, exc in parsed.rejected.items():
+        verdicts[idx] = FileVerdict("rejected", 0, [CheckFailure(
+            exc.check, "error", exc.column, [exc.row] if exc.row else [], [],
+            str(exc), f"Tệp không đọc được: {exc.problem}")])
+    engine = get_engine(settings) if settings is not None else None
+    frame = _add_helper_columns(parsed, catalog, engine)
+    # cell-level parse errors
+    format_errors = parsed.cell_errors
+    bad_cells = set()
+    for (file_idx, column, check), group in format_errors.groupby(["_file", "column", "check"], sort=True):
+        rows = [int(r) for r in group["_row"]]
+        bad_cells.update((int(file_idx), column, r) for r in rows)
+        sample = [{"row": int(r), column: v} for r, v in zip(group["_row"][:SAMPLE_ROWS],
+                                                              group["value"][:SAMPLE_ROWS], strict=True)]
+        label = spec.label(column)
+        per_file.setdefault(int(file_idx), []).append(CheckFailure(
+            check, "error", column, rows, sample,
+            f"{check} in column {column} ({label}): cannot read {len(rows)} cell(s), e.g. row {rows[0]} "
+            f"value {sample[0][column]!r}",
+            f"Cột «{label}»: giá trị {_FORMAT_VI.get(check, 'không hợp lệ')}"))
+    if len(frame):
+        year = as_of.year
+        parameters = {
+            "known_units": catalog.submitter_codes,
+            "known_indicators": sorted(i["indicator_code"] for i in catalog.indicators
+                                       if i["source_feed"] == "indicator"),
+            "project_groups": ["completed", "transitional", "new", "preparation"],
+            "as_of_month_idx": as_of.year * 12 + as_of.month - 1,
+            "as_of_day": float((np.datetime64(as_of, "D") - _EPOCH).astype(int)),
+            "year_start_day": float((np.datetime64(dt.date(year, 1, 1), "D") - _EPOCH).astype(int)),
+            "history_low": HISTORY_LOW, "history_high": HISTORY_HIGH,
+        }
+        for expectation, failing in _run_suite(parsed.feed, frame, parameters):
+            meta = expectation["meta"]
+            severity = "error" if expectation["severity"] == "critical" else "warning"
+            sub = frame.iloc[failing]
+            for file_idx, group in sub.groupby("_file", sort=True):
+                file_idx = int(file_idx)
+                rows = [int(r) for r in group["_row"]]
+                if meta["check"] == "value_required":  # a cell that did not parse is already reported
+                    rows = [r for r in rows if (file_idx, meta["column"], r) not in bad_cells]
+                    if not rows:
+                        continue
+                    group = group[group["_row"].isin(rows)]
+                label = spec.label(meta["column"])
+                per_file.setdefault(file_idx, []).append(CheckFailure(
+                    meta["check"], severity, meta["column"], rows,
+                    _sample(group, list(range(len(group))), meta["columns"]),
+                    _describe(meta["check"], meta["column"], len(rows), rows, label), meta["message_vi"]))
+    counts = frame.groupby("_file").size() if len(frame) else pd.Series(dtype=int)
+    for idx in range(len(parsed.files)):
+        if idx in verdicts:
+            continue
+        failures = per_file.get(idx, [])
+        status = ("rejected" if any(f.severity == "error" for f in failures)
+                  else "loaded_with_warnings" if failures else "loaded")
+        verdicts[idx] = FileVerdict(status, int(counts.get(idx, 0)), failures)
+    return verdicts

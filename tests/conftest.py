@@ -1,0 +1,107 @@
+"""Shared fixtures: one Prefect test harness and one real PostgreSQL per session, a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from chitieu.runtime import quiet_environment
+
+quiet_environment()
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CATALOG = REPO / "catalog"
+TEMPLATE_DB = "chitieu_test_template"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness():
+    """Real Prefect flow runs against a throwaway server, started once for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory) -> sa.URL:
+    """Admin URL of the session's PostgreSQL: CHITIEU_TEST_WAREHOUSE_URL, else an embedded pgserver."""
+    given = os.environ.get("CHITIEU_TEST_WAREHOUSE_URL")
+    if given:
+        return make_url(given).set(drivername="postgresql+psycopg")
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+    return make_url(server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def _admin(url: sa.URL) -> sa.Engine:
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url, tmp_path_factory) -> sa.URL:
+    """A database with every migration applied and the catalog loaded, copied for each test."""
+    from chitieu.catalog import load_catalog, read_catalog
+    from chitieu.warehouse import apply_migrations
+
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("select 1 from pg_roles where rolname = 'chitieu'")):
+            conn.execute(sa.text("create role chitieu login createrole"))
+        conn.execute(sa.text(f"drop database if exists {TEMPLATE_DB}"))
+        conn.execute(sa.text(f"create database {TEMPLATE_DB} owner chitieu"))
+    url = server_url.set(database=TEMPLATE_DB, username="chitieu")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    apply_migrations(engine)
+    with engine.begin() as conn:
+        load_catalog(conn, read_catalog(CATALOG))
+    engine.dispose()
+    admin.dispose()
+    return url
+
+
+@pytest.fixture
+def warehouse_url(server_url, template_url) -> sa.URL:
+    """A fresh database cloned from the template, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"create database {name} template {TEMPLATE_DB} owner chitieu"))
+    yield template_url.set(database=name)
+    from chitieu import warehouse
+
+    for key in [k for k in warehouse._ENGINES if f"/{name}" in k]:
+        warehouse._ENGINES.pop(key).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"drop database if exists {name} with (force)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def env(tmp_path, warehouse_url, monkeypatch) -> dict[str, Path]:
+    """A chitieu environment: its own home, inbox, the repo's catalog and a fresh warehouse."""
+    home, inbox = tmp_path / "home", tmp_path / "inbox"
+    home.mkdir()
+    inbox.mkdir()
+    monkeypatch.setenv("CHITIEU_HOME", str(home))
+    monkeypatch.setenv("CHITIEU_INBOX", str(inbox))
+    monkeypatch.setenv("CHITIEU_CATALOG", str(CATALOG))
+    monkeypatch.setenv("CHITIEU_WAREHOUSE_URL", warehouse_url.render_as_string(hide_password=False))
+    monkeypatch.delenv("CHITIEU_SMTP_URL", raising=False)
+    monkeypatch.delenv("CHITIEU_ALERT_URLS", raising=False)
+    return {"home": home, "inbox": inbox}
+
+
+@pytest.fixture
+def engine(env) -> sa.Engine:
+    from chitieu.config import load_settings
+    from chitieu.warehouse import get_engine
+
+    return get_engine(load_settings())

@@ -1,0 +1,69 @@
+"""Writers of real feed files (CSV, XLSX via openpyxl, JSON) into a test inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+from chitieu.feeds import feed_spec
+
+__all__ = ["labels", "write_csv", "write_json", "write_xlsx"]
+
+
+def labels(feed: str, columns: list[str]) -> list[str]:
+    """Vietnamese labels of the given columns."""
+    spec = feed_spec(feed)
+    return [spec.label(c) for c in columns]
+
+
+def _target(inbox: Path, unit: str, feed: str, name: str) -> Path:
+    folder = inbox / unit / feed
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+def _stamp(path: Path, landed_at: dt.datetime | None) -> Path:
+    if landed_at is not None:
+        ts = landed_at.timestamp()
+        os.utime(path, (ts, ts))
+    return path
+
+
+def write_csv(inbox: Path, unit: str, feed: str, name: str, header: list[str], rows: list[list],
+              *, sep: str = ",", bom: bool = False, vietnamese: bool = False,
+              landed_at: dt.datetime | None = None, encoding: str = "utf-8") -> Path:
+    """A CSV file; `vietnamese` writes the Vietnamese labels as headers."""
+    path = _target(inbox, unit, feed, name)
+    head = labels(feed, header) if vietnamese else header
+    lines = [sep.join(head)] + [sep.join("" if v is None else str(v) for v in row) for row in rows]
+    text = "\n".join(lines) + "\n"
+    data = text.encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return _stamp(path, landed_at)
+
+
+def write_xlsx(inbox: Path, unit: str, feed: str, name: str, header: list[str], rows: list[list],
+               *, title_rows: list[str] = (), vietnamese: bool = True,
+               landed_at: dt.datetime | None = None) -> Path:
+    """An Excel workbook with optional title rows above the header, as units export them."""
+    import openpyxl
+
+    path = _target(inbox, unit, feed, name)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for title in title_rows:
+        sheet.append([title])
+    sheet.append(labels(feed, header) if vietnamese else header)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return _stamp(path, landed_at)
+
+
+def write_json(inbox: Path, unit: str, feed: str, name: str, records: list[dict] | dict,
+               *, landed_at: dt.datetime | None = None) -> Path:
+    path = _target(inbox, unit, feed, name)
+    path.write_text(json.dumps(records, ensure_ascii=False, default=str), encoding="utf-8")
+    return _stamp(path, landed_at)
