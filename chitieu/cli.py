@@ -78,10 +78,9 @@ def rerun(unit: str = typer.Option(..., "--unit", help="Unit code."),
           period: str = typer.Option(None, "--period", help="Only submissions carrying this period."),
           as_of: str = typer.Option(None, "--as-of", help="Evaluation date YYYY-MM-DD (default today).")) -> None:
     """Reprocess a unit's current files of a feed and re-derive what depends on them."""
-    from flows.rerun import rerun as rerun_flow
-
     from chitieu.config import FEEDS
     from chitieu.summary import print_summary
+    from flows.rerun import rerun as rerun_flow
 
     if feed not in FEEDS:
         raise typer.BadParameter(f"{feed!r} is not one of {', '.join(FEEDS)}", param_hint="--feed")

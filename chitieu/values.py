@@ -15,9 +15,9 @@ from chitieu.feeds import normalize_header
 
 __all__ = ["parse_date", "parse_month", "parse_number", "parse_period", "parse_project_group", "parse_text"]
 
-_VN_GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?"      # 1.234.567,5  1.795
-_VN_PLAIN = r"[+-]?\d+(?:,\d+)?"                          # 1795  23,49
-_DOT_DECIMAL = r"[+-]?\d*\.\d+"                           # 23.49  .5 (single dot, not a 3-digit group)
+_VN_GROUPED = r"[+-]?[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?"      # 1.234.567,5  1.795
+_VN_PLAIN = r"[+-]?[0-9]+(?:,[0-9]+)?"                          # 1795  23,49
+_DOT_DECIMAL = r"[+-]?[0-9]*\.[0-9]+"                           # 23.49  .5 (single dot, not a 3-digit group)
 _MAX_EXACT = 2.0**53
 
 
@@ -72,8 +72,8 @@ def parse_date(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """YYYY-MM-DD, dd/mm/yyyy or a spreadsheet date cell."""
     out = _cell_dates(raw)
     text = _as_text(raw.where(out.isna()))
-    iso = text.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]00:00(?::00)?)?").fillna(False)
-    dmy = text.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}").fillna(False)
+    iso = text.str.fullmatch(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[ T]00:00(?::00)?)?").fillna(False)
+    dmy = text.str.fullmatch(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}").fillna(False)
     if iso.any():
         out[iso] = pd.to_datetime(text[iso].str.slice(0, 10).str.strip(), format="%Y-%m-%d", errors="coerce")
     if dmy.any():
@@ -87,8 +87,8 @@ def parse_month(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     cells = _cell_dates(raw)
     out = cells.dt.strftime("%Y-%m").astype("string")
     text = _as_text(raw.where(cells.isna()))
-    iso = text.str.extract(r"^(\d{4})-(\d{1,2})$")
-    mdy = text.str.extract(r"^(\d{1,2})/(\d{4})$")
+    iso = text.str.extract(r"^([0-9]{4})-([0-9]{1,2})$")
+    mdy = text.str.extract(r"^([0-9]{1,2})/([0-9]{4})$")
     year = iso[0].fillna(mdy[1])
     month = pd.to_numeric(iso[1].fillna(mdy[0]), errors="coerce")
     valid = year.notna() & month.between(1, 12)
@@ -102,12 +102,12 @@ def parse_period(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """'YYYY', 'YYYY-Qn' or 'YYYY-MM', canonicalised."""
     months, _ = parse_month(raw)
     text = _as_text(raw).str.upper()
-    year = text.where(text.str.fullmatch(r"\d{4}").fillna(False))
-    quarter = text.str.extract(r"^(\d{4})-?Q([1-4])$")
+    year = text.where(text.str.fullmatch(r"[0-9]{4}").fillna(False))
+    quarter = text.str.extract(r"^([0-9]{4})-?Q([1-4])$")
     quarter = (quarter[0] + "-Q" + quarter[1]).astype("string")
     out = months.fillna(quarter).fillna(year)
     # a plain number like 2026 read from a spreadsheet comes as "2026" or "2026.0"
-    numeric_year = text.str.fullmatch(r"\d{4}\.0").fillna(False)
+    numeric_year = text.str.fullmatch(r"[0-9]{4}\.0").fillna(False)
     out = out.where(~(out.isna() & numeric_year), text.str.slice(0, 4))
     bad = _present(raw) & out.isna()
     return out, bad

@@ -76,7 +76,8 @@ def _bootstrap_embedded(super_url: URL) -> None:
             if not conn.scalar(sa.text("select 1 from pg_roles where rolname = :r"), {"r": OWNER_ROLE}):
                 conn.execute(sa.text(f"create role {OWNER_ROLE} login createrole"))
             if not conn.scalar(sa.text("select 1 from pg_database where datname = :d"), {"d": DATABASE}):
-                conn.execute(sa.text(f"create database {DATABASE} owner {OWNER_ROLE} encoding 'UTF8' template template0"))
+                conn.execute(sa.text(
+                    f"create database {DATABASE} owner {OWNER_ROLE} encoding 'UTF8' template template0"))
     finally:
         engine.dispose()
 

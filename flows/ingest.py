@@ -14,6 +14,7 @@ from chitieu.landing import SkippedPath
 from chitieu.runs import finish_run, record_landing, start_run
 from chitieu.warehouse import get_engine
 from tasks.alerts import send_alerts
+from tasks.data_docs import build_data_docs
 from tasks.derive import derive_metrics
 from tasks.discover import classify_files, discover_files
 from tasks.load import SubmissionOutcome, load_submissions, record_duplicates
@@ -37,6 +38,7 @@ class RunSummary:
     seen: int = 0
     derive: dict = field(default_factory=dict)
     alerts: dict = field(default_factory=dict)
+    data_docs: str | None = None
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -88,7 +90,9 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None) -> RunSummary
     summary.derive = derive_metrics(settings, dirty, as_of)
 
     # --- alert and publish ------------------------------------------------------------
-    summary.alerts = send_alerts(settings, [o.submission_id for o in outcomes if o.submission_id])
+    submitted = [o.submission_id for o in outcomes if o.submission_id]
+    summary.alerts = send_alerts(settings, submitted)
+    summary.data_docs = build_data_docs(settings, submitted)
     publish_run(summary)
     finish_run(engine, run_id, {"counts": summary.counts(), "skipped": len(summary.skipped),
                                 "seen": summary.seen, "derive": summary.derive, "alerts": summary.alerts})

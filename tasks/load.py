@@ -260,3 +260,41 @@ def record_duplicates(settings: Settings, duplicates: list[tuple[LandedFile, int
             out.append(SubmissionOutcome(sid, landed.unit_code, landed.feed, landed.rel_path, "duplicate",
                                          sha256=landed.sha256))
     return out
+
+
+@task(name="reload_submissions", tags=["load"], retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int, FileVerdict],
+                       submission_ids: list[int]) -> list[SubmissionOutcome]:
+    """Replace, in place, the facts and checks of existing submissions (file i -> submission_ids[i])."""
+    engine = get_engine(settings)
+    outcomes = []
+    spec = feed_spec(parsed.feed)
+    for idx, sid in enumerate(submission_ids):
+        verdict = verdicts[idx]
+        with engine.begin() as conn:
+            _lock_units(conn, parsed.feed, {parsed.files[idx].unit_code})
+            for statement in (f"delete from core.fact_{parsed.feed} where submission_id = :sid",
+                              "delete from audit.check_result where submission_id = :sid",
+                              "delete from audit.submission_slice where submission_id = :sid"):
+                conn.execute(sa.text(statement), {"sid": sid})
+            conn.execute(sa.text(
+                "update audit.submission set status = :status, rows_total = :rows_total, rows_failed = :rows_failed,"
+                " periods = :periods, message = :message, processed_at = now(),"
+                " version = case when :status = 'rejected' then null else version end"
+                " where submission_id = :sid"),
+                {"sid": sid, "status": verdict.status, "rows_total": verdict.rows_total,
+                 "rows_failed": verdict.rows_failed, "periods": _periods(parsed, idx),
+                 "message": "; ".join(f.message for f in verdict.failures)[:4000] or None})
+            if verdict.status in _ACCEPTED:
+                rows = parsed.rows[parsed.rows["_file"] == idx]
+                facts = rows[spec.names].copy()
+                facts.insert(0, "source_row", rows["_row"].to_numpy())
+                facts.insert(0, "slice_key", rows["_slice"].to_numpy())
+                facts.insert(0, "submission_id", sid)
+                _copy_facts(conn, parsed.feed, facts)
+                _run_script(conn, after_facts_sql(parsed.feed), {"ids": [sid]})
+            else:
+                _run_script(conn, read_sql("load/refresh_current.sql"), {"ids": [sid]})
+            _insert_checks(conn, sid, verdict.failures)
+        outcomes.append(_outcome(parsed, idx, sid, verdict))
+    return outcomes

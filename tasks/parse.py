@@ -57,14 +57,14 @@ def _read_csv(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
     first_line = text.split("\n", 1)[0]
     sep = ";" if first_line.count(";") > first_line.count(",") else ","
     header = next(csv.reader([first_line], delimiter=sep), [])
+    _check_field_counts(text, sep, len(header), name)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                            header=0, names=None, skip_blank_lines=True, engine="c")
+                            header=0, index_col=False, skip_blank_lines=True, engine="c")
     except pd.errors.ParserError as exc:
         raise FileRejected(name, f"malformed CSV: {exc}".rstrip("\n"), check="file_structure") from None
     except pd.errors.EmptyDataError:
         raise FileRejected(name, "file is empty", check="file_not_empty") from None
-    _check_field_counts(text, sep, len(header), name)
     frame.columns = header if len(header) == frame.shape[1] else frame.columns
     return list(frame.columns), frame, 2
 
@@ -77,12 +77,14 @@ def _check_field_counts(text: str, sep: str, expected: int, name: str) -> None:
     else:
         counts = lines.str.count(sep)
     blank = lines.str.strip() == ""
-    short = (counts < expected - 1) & ~blank
-    short.iloc[0] = False
-    if short.any():
-        line = int(short.to_numpy().nonzero()[0][0])
-        raise FileRejected(name, f"row has {int(counts.iloc[line]) + 1} fields where the header has {expected} "
-                                 "(truncated row?)", row=line + 1, check="file_structure")
+    wrong = (counts != expected - 1) & ~blank
+    wrong.iloc[0] = False
+    if wrong.any():
+        line = int(wrong.to_numpy().nonzero()[0][0])
+        fields = int(counts.iloc[line]) + 1
+        hint = "truncated row?" if fields < expected else "unquoted separator in a value?"
+        raise FileRejected(name, f"row has {fields} fields where the header has {expected} ({hint})",
+                           row=line + 1, check="file_structure")
 
 
 def _read_json(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:

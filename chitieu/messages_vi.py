@@ -1,0 +1,262 @@
+"""Vietnamese messages to units: quality alerts, resolved notices and reminders (pure rendering, no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
+
+__all__ = ["Message", "describe_check", "format_value", "problem_message", "reminder_message", "resolved_message"]
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_CHECKS = 20        # checks listed in one message; the rest are in mart.data_quality
+MAX_SAMPLE_ROWS = 5    # failing rows shown per check
+_PREFIX = "[Chỉ tiêu 2026]"
+_FOOTER = "Đây là thư tự động của hệ thống theo dõi chỉ tiêu (chitieu), vui lòng không trả lời thư này."
+
+# Helper columns the suites compare against, as the unit should read them.
+_HELPER_LABELS = {
+    "_folder_unit": "Thư mục gửi tệp",
+    "_history_median": "Trung vị các kỳ trước của đơn vị",
+    "_previous_disbursed_vnd": "Giải ngân lũy kế đã báo cáo trước đó",
+    "_min_value": "Mức tối thiểu của chỉ tiêu",
+    "_max_value": "Mức tối đa của chỉ tiêu",
+    "_expected_kind": "Chu kỳ của chỉ tiêu",
+}
+_KINDS = {"month": "tháng", "quarter": "quý", "year": "năm"}
+
+# Cell-level parse failures (tasks/parse.py: "<column type>_format").
+_FORMAT_VI = {
+    "int_format": "không phải số nguyên hợp lệ",
+    "decimal_format": "không phải số hợp lệ (dấu «.» ngăn cách hàng nghìn, dấu «,» trước phần thập phân)",
+    "date_format": "không phải ngày hợp lệ (YYYY-MM-DD hoặc dd/mm/yyyy)",
+    "month_format": "không phải kỳ tháng hợp lệ (YYYY-MM)",
+    "period_format": "không phải kỳ hợp lệ (YYYY, YYYY-Qn hoặc YYYY-MM)",
+    "project_group_format": "không phải nhóm dự án hợp lệ (hoàn thành, chuyển tiếp, khởi công mới, chuẩn bị đầu tư)",
+    "text_format": "quá dài (tối đa 2000 ký tự)",
+    "code_format": "không phải mã hợp lệ",
+    "indicator_code_format": "không phải mã chỉ tiêu hợp lệ",
+}
+
+# Whole-file failures (tasks/parse.py FileRejected.check, tasks/load.py load_failed).
+_FILE_VI = {
+    "file_encoding": "Tệp không phải văn bản mã hóa UTF-8; hãy lưu lại dưới dạng «CSV UTF-8»",
+    "file_structure": "Cấu trúc tệp không hợp lệ (tệp hỏng, sai định dạng hoặc có dòng bị thiếu/thừa ô)",
+    "file_not_empty": "Tệp rỗng",
+    "file_has_rows": "Tệp có dòng tiêu đề nhưng không có dòng số liệu nào",
+    "file_size": "Tệp quá lớn; hãy tách thành nhiều tệp nhỏ hơn",
+    "file_readable": "Không đọc được tệp",
+    "column_unique": "Hai cột trong tệp có cùng ý nghĩa",
+    "load_failed": "Cơ sở dữ liệu từ chối số liệu của tệp",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to a unit: subject and plain-text body."""
+
+    subject: str
+    body: str
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def _number_vi(value: float) -> str:
+    """Vietnamese number: '.' groups thousands, ',' marks decimals (1795 -> 1.795, 23.49 -> 23,49)."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    whole, _, frac = f"{value:.6f}".rstrip("0").partition(".")
+    return f"{int(whole):,}".replace(",", ".") + "," + frac
+
+
+def format_value(value: object) -> str:
+    """A sample cell as the unit should read it."""
+    if value is None or value == "":
+        return "(trống)"
+    if isinstance(value, bool):
+        return "có" if value else "không"
+    if isinstance(value, (int, float)):
+        return _number_vi(value)
+    return f"«{value}»"
+
+
+def _date_vi(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _time_vi(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "không rõ"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(LOCAL_TZ).strftime("%H:%M ngày %d/%m/%Y")
+
+
+def _periods_vi(periods: Sequence[str] | None, limit: int = 6) -> str:
+    periods = sorted(periods or [])
+    if not periods:
+        return "không xác định"
+    shown = ", ".join(periods[:limit])
+    return shown + (f" … ({len(periods)} kỳ)" if len(periods) > limit else "")
+
+
+def _short_name(file_name: str) -> str:
+    return file_name.rsplit("/", 1)[-1]
+
+
+def _label(feed: str, column: str) -> str:
+    return _HELPER_LABELS.get(column) or feed_spec(feed).label(column)
+
+
+# --- checks --------------------------------------------------------------------------------
+
+
+@cache
+def _suite_messages(feed: str) -> dict[tuple[str, str | None], list[tuple[tuple[str, ...], str]]]:
+    """(check, column) -> [(columns compared, Vietnamese message)] from expectations/<feed>.json."""
+    body = json.loads((EXPECTATIONS_DIR / f"{feed}.json").read_text(encoding="utf-8"))
+    out: dict[tuple[str, str | None], list[tuple[tuple[str, ...], str]]] = {}
+    for expectation in body["expectations"]:
+        meta = expectation.get("meta") or {}
+        if "check" in meta and meta.get("message_vi"):
+            out.setdefault((meta["check"], meta.get("column")), []).append(
+                (tuple(meta.get("columns") or ()), meta["message_vi"]))
+    return out
+
+
+def describe_check(feed: str, check: str, column: str | None, sample: Sequence[Mapping] = ()) -> str:
+    """The failed check in plain Vietnamese, naming the column by its Vietnamese label."""
+    candidates = _suite_messages(feed).get((check, column))
+    if candidates:
+        keys = {k for row in sample for k in row}
+        # Two expectations can share a check name (value_in_range: min and max); the sample's columns tell which.
+        for columns, text in candidates:
+            if keys and set(columns) <= keys:
+                return text
+        return candidates[0][1]
+    label = f"«{_label(feed, column)}»" if column else ""
+    if check in _FORMAT_VI:
+        return f"Cột {label}: giá trị {_FORMAT_VI[check]}"
+    if check == "column_present":
+        return f"Thiếu cột bắt buộc {label}" if column else "Không tìm thấy dòng tiêu đề trong 10 dòng đầu của tệp"
+    if check in _FILE_VI:
+        return _FILE_VI[check] + (f" (cột {label})" if column else "")
+    return f"Kiểm tra «{check}» không đạt" + (f" ở cột {label}" if column else "")
+
+
+def _sample_lines(feed: str, sample: Sequence[Mapping]) -> list[str]:
+    lines = []
+    for row in list(sample)[:MAX_SAMPLE_ROWS]:
+        cells = []
+        for key, value in row.items():
+            if key == "row":
+                continue
+            shown = _KINDS.get(value, value) if key == "_expected_kind" else value
+            cells.append(f"{_label(feed, key)} = {format_value(shown)}")
+        where = f"Dòng {row['row']}" if row.get("row") is not None else "Tệp"
+        lines.append(f"     - {where}: " + ("; ".join(cells) or "(không có giá trị)"))
+    return lines
+
+
+def _check_block(n: int, feed: str, check: Mapping) -> list[str]:
+    sample = check.get("sample") or []
+    if isinstance(sample, str):
+        sample = json.loads(sample)
+    severity = "Lỗi" if check["severity"] == "error" else "Cảnh báo"
+    column = check.get("column_name")
+    lines = [f"{n}. [{severity}] {describe_check(feed, check['expectation'], column, sample)}"]
+    detail = f"   Cột «{_label(feed, column)}» ({column}). " if column else "   "
+    if sample:
+        lines.append(f"{detail}Số dòng không đạt: {check.get('failed_rows') or len(sample)}. Ví dụ:")
+        lines += _sample_lines(feed, sample)
+    elif check["expectation"] in _FILE_VI or check["expectation"] == "column_present":
+        lines.append(f"{detail}Chi tiết kỹ thuật: {check.get('message') or check['expectation']}")
+    elif column:
+        lines.append(detail.rstrip())
+    return lines
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def _greeting(unit: Mapping) -> str:
+    return f"Kính gửi: {unit.get('name_vi') or unit['unit_code']} ({unit['unit_code']}),"
+
+
+def problem_message(sub: Mapping, checks: Sequence[Mapping]) -> Message:
+    """Alert for a rejected or warned submission: file, periods, each failed check with sample rows, next steps."""
+    feed, rejected = sub["feed"], sub["status"] == "rejected"
+    feed_label = feed_spec(feed).label_vi
+    periods = _periods_vi(sub.get("periods"))
+    folder = f"{sub['unit_code']}/{feed}/"
+    title = "Tệp số liệu bị từ chối" if rejected else "Cảnh báo chất lượng số liệu"
+    subject = f"{_PREFIX} {title}: {_short_name(sub['file_name'])} ({feed_label}, kỳ {periods})"
+    lines = [
+        _greeting(sub), "",
+        "Hệ thống theo dõi chỉ tiêu năm 2026 của tỉnh Lạng Sơn đã kiểm tra tệp số liệu đơn vị gửi:",
+        f"  • Tệp: {sub['file_name']}",
+        f"  • Loại báo cáo: {feed_label} ({feed})",
+        f"  • Kỳ báo cáo: {periods}",
+        f"  • Thời điểm nhận: {_time_vi(sub.get('received_at'))}",
+        f"  • Số dòng: {sub.get('rows_total', 0)}; số dòng bị lỗi: {sub.get('rows_failed', 0)}",
+        f"  • Mã lần gửi: {sub['submission_id']}", "",
+    ]
+    if rejected:
+        lines.append("Kết quả: TỆP BỊ TỪ CHỐI. Toàn bộ số liệu của tệp này chưa được ghi nhận vào kho dữ liệu.")
+    else:
+        lines.append("Kết quả: tệp ĐÃ ĐƯỢC TIẾP NHẬN nhưng có cảnh báo; đề nghị đơn vị kiểm tra lại các điểm dưới đây.")
+    ordered = sorted(checks, key=lambda c: c["severity"] != "error")
+    lines += ["", f"Các kiểm tra không đạt ({len(ordered)}):", ""]
+    for n, check in enumerate(ordered[:MAX_CHECKS], start=1):
+        lines += _check_block(n, feed, check) + [""]
+    if len(ordered) > MAX_CHECKS:
+        lines += [f"… và {len(ordered) - MAX_CHECKS} kiểm tra khác không đạt.", ""]
+    if rejected:
+        todo = (f"Việc cần làm: sửa các lỗi nêu trên rồi gửi lại tệp đã sửa vào đúng thư mục {folder} "
+                "(giữ nguyên hoặc đổi tên tệp đều được). Hệ thống sẽ tự động kiểm tra lại ở lần chạy tiếp theo "
+                "và gửi thông báo khi tệp đạt yêu cầu.")
+    else:
+        todo = (f"Việc cần làm: nếu số liệu là đúng, đơn vị không cần làm gì thêm. Nếu có sai sót, đề nghị gửi "
+                f"tệp đã sửa vào đúng thư mục {folder}; tệp mới sẽ thay thế số liệu cũ của cùng kỳ báo cáo.")
+    lines += [todo, "",
+              "Danh sách đầy đủ các dòng không đạt được lưu trong kho dữ liệu "
+              f"(bảng mart.data_quality, mã lần gửi {sub['submission_id']}).", "", _FOOTER]
+    return Message(subject, "\n".join(lines))
+
+
+def resolved_message(passing: Mapping, alerted: Mapping) -> Message:
+    """Notice that a later clean submission fixed what an earlier alert reported."""
+    feed_label = feed_spec(passing["feed"]).label_vi
+    periods = _periods_vi(passing.get("shared_periods") or alerted.get("periods"))
+    subject = f"{_PREFIX} Đã khắc phục: {feed_label}, kỳ {periods}"
+    lines = [
+        _greeting(passing), "",
+        f"Tệp {passing['file_name']} (nhận lúc {_time_vi(passing.get('received_at'))}, mã lần gửi "
+        f"{passing['submission_id']}) đã đạt tất cả các kiểm tra và được ghi nhận vào kho dữ liệu.", "",
+        f"Các vấn đề đã thông báo trước đây với tệp {alerted['file_name']} (mã lần gửi {alerted['submission_id']}, "
+        f"báo cáo {feed_label}, kỳ {periods}) đã được khắc phục.", "",
+        "Cảm ơn đơn vị đã gửi lại số liệu.", "", _FOOTER,
+    ]
+    return Message(subject, "\n".join(lines))
+
+
+def reminder_message(unit: Mapping, feed: str, period: str, due_date: dt.date, as_of: dt.date) -> Message:
+    """Reminder that a monthly feed has not arrived by its due date."""
+    feed_label = feed_spec(feed).label_vi
+    year, month = period.split("-")
+    subject = f"{_PREFIX} Nhắc gửi báo cáo {feed_label} kỳ {period} (hạn {_date_vi(due_date)})"
+    lines = [
+        _greeting(unit), "",
+        f"Đến ngày {_date_vi(as_of)}, hệ thống chưa nhận được báo cáo «{feed_label}» kỳ tháng {month}/{year} "
+        f"({period}) của đơn vị đạt yêu cầu. Hạn gửi là ngày {_date_vi(due_date)} (ngày 5 của tháng kế tiếp).", "",
+        f"Đề nghị đơn vị gửi tệp báo cáo (CSV, Excel hoặc JSON) vào thư mục {unit['unit_code']}/{feed}/ "
+        "sớm nhất có thể. Nếu đơn vị đã gửi nhưng tệp bị từ chối, vui lòng xem thư thông báo lỗi và gửi lại "
+        "tệp đã sửa.", "", _FOOTER,
+    ]
+    return Message(subject, "\n".join(lines))

@@ -1,0 +1,300 @@
+"""The report page: one self-contained HTML document (inline CSS and SVG, no script, no external reference)."""
+
+from __future__ import annotations
+
+import json
+
+from chitieu.report import charts
+from chitieu.report.fmt import COMPARATORS, day_label, esc, num, period_label, quantity
+from chitieu.report.model import PROVINCE, RATE_METRICS, ReportData
+from chitieu.report.style import CSS
+
+__all__ = ["render_page"]
+
+STATUS_TEXT = {"met": ("Đạt", "met"), "not_met": ("Chưa đạt", "not met"), "no_data": ("Chưa có số liệu", "no data")}
+FEED_TEXT = {"dossier": "Hồ sơ TTHC", "disbursement": "Giải ngân", "admin_ops": "Văn bản, hội nghị",
+             "tasks": "Nhiệm vụ", "indicator": "Chỉ tiêu"}
+SUBMISSION_TEXT = {"loaded": "loaded", "loaded_with_warnings": "loaded with warnings", "rejected": "rejected",
+                   "duplicate": "duplicate"}
+LEVEL_ORDER = {"province": 0, "department": 1, "center": 2, "commune": 3}
+
+
+def _unit_order(data: ReportData, codes: set[str]) -> list[str]:
+    """Province first, then departments, centres, wards and communes, each by name."""
+    def key(code: str) -> tuple:
+        unit = data.units.get(code) or {}
+        return (LEVEL_ORDER.get(unit.get("level"), 9), code.startswith("XA_"), unit.get("name_vi") or code)
+    return sorted(codes, key=key)
+
+
+def _badge(status: str) -> str:
+    vi, en = STATUS_TEXT.get(status, (status, status))
+    return f'<span class="badge {esc(status)}">{esc(vi)} · {esc(en)}</span>'
+
+
+def _section(anchor: str, title: str, subtitle: str, body: str) -> str:
+    return (f'<section id="{anchor}"><h2>{esc(title)} <span class="vi">{esc(subtitle)}</span></h2>'
+            f"{body}</section>")
+
+
+# --- header and summary -------------------------------------------------------------------------------
+
+
+def _header(data: ReportData) -> str:
+    when = day_label(data.as_of) if data.as_of else period_label(data.as_of_month)
+    return (
+        '<header><div class="eyebrow">UBND tỉnh Lạng Sơn · chitieu</div>'
+        f"<h1>Theo dõi thực hiện chỉ tiêu năm {data.year}"
+        f'<span class="en">{data.year} target monitoring report — Lạng Sơn province</span></h1>'
+        f'<p class="meta">Số liệu đến / data as of <b>{esc(when)}</b> · lập lúc / generated '
+        f'{esc(data.generated_at.strftime("%d/%m/%Y %H:%M"))} · nguồn / source: warehouse views <code>mart.*</code></p>'
+        "</header>")
+
+
+def _cards(data: ReportData) -> str:
+    counts = {s: sum(1 for t in data.targets if t["status"] == s) for s in STATUS_TEXT}
+    due = [r for r in data.reporting if _is_due(data, r)]
+    on_time = sum(1 for r in due if r["on_time"])
+    received = sum(1 for r in due if r["received"])
+    cards = [
+        ("met", counts["met"], "chỉ tiêu đạt", "targets met"),
+        ("not_met", counts["not_met"], "chỉ tiêu chưa đạt", "targets not met"),
+        ("no_data", counts["no_data"], "chưa có số liệu", "targets without data"),
+        ("info", f"{num(100 * received / len(due), 0) if due else '—'}%", "báo cáo đã nhận",
+         f"monthly reports received ({received}/{len(due)})"),
+        ("info", f"{num(100 * on_time / len(due), 0) if due else '—'}%", "báo cáo đúng hạn",
+         "received by the 5th of the next month"),
+        ("warn", data.submissions.get("rejected", 0), "tệp bị từ chối",
+         f"files rejected · {data.submissions.get('loaded_with_warnings', 0)} loaded with warnings"),
+    ]
+    items = "".join(f'<div class="card {kind}"><div class="big">{esc(value)}</div><div>{esc(vi)}</div>'
+                    f'<div class="en">{esc(en)}</div></div>' for kind, value, vi, en in cards)
+    return f'<div class="cards">{items}</div>'
+
+
+def _nav() -> str:
+    links = [("targets", "Target attainment"), ("rates", "Dossier rates"), ("disbursement", "Disbursement"),
+             ("reporting", "Reporting completeness"), ("quality", "Data quality")]
+    return '<nav>' + " ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in links) + "</nav>"
+
+
+# --- target attainment ----------------------------------------------------------------------------------
+
+
+def _targets(data: ReportData) -> str:
+    units = _unit_order(data, {t["unit_code"] for t in data.targets})
+    summary = [(data.unit_name(u), {s: sum(1 for t in data.targets if t["unit_code"] == u and t["status"] == s)
+                                    for s in STATUS_TEXT}) for u in units]
+    chart = charts.attainment_chart(summary)
+    rows = []
+    for unit in units:
+        mine = sorted((t for t in data.targets if t["unit_code"] == unit), key=lambda t: t["target_code"])
+        rows.append(f'<tr class="group"><th colspan="7">{esc(data.unit_name(unit))} '
+                    f'<span class="code">{esc(unit)}</span></th></tr>')
+        for t in mine:
+            goal = f"{COMPARATORS.get(t['comparator'], esc(t['comparator']))} {quantity(t['target_value'], t['unit_of_measure'])}"
+            actual = quantity(t["actual_value"], t["unit_of_measure"])
+            as_of = f'<div class="en">{period_label(t["as_of_period"])}</div>' if t["as_of_period"] else ""
+            rows.append(
+                f'<tr id="target-{esc(t["target_code"])}" data-status="{esc(t["status"])}">'
+                f'<td class="code">{esc(t["target_code"])}</td>'
+                f'<td>{esc(t["description_vi"])}<div class="en">{esc(t["description_en"])}</div></td>'
+                f'<td class="num">{goal}</td><td class="num">{actual}{as_of}</td>'
+                f"<td>{_badge(t['status'])}</td><td>{period_label(t['deadline'])}</td>"
+                f'<td class="src"><code>{esc(t["source_doc"])}</code><div>{esc(t["source_clause"])}</div></td></tr>')
+    table = ('<table class="targets"><thead><tr><th>Mã / code</th><th>Chỉ tiêu / target</th>'
+             '<th class="num">Mục tiêu / goal</th><th class="num">Thực hiện / actual (kỳ / period)</th>'
+             "<th>Trạng thái / status</th><th>Hạn / deadline</th><th>Nguồn / source, clause</th></tr></thead>"
+             f"<tbody>{''.join(rows)}</tbody></table>")
+    note = ('<p class="note">Each target is judged on the latest year-to-date value of its metric or indicator '
+            "(rates are ratios of sums). Numbers use Vietnamese notation: 1.795 = 1795; 23,49 = 23.49.</p>")
+    return _section("targets", "Target attainment", "Kết quả thực hiện chỉ tiêu",
+                    f'<div class="overview">{chart}</div>{note}{table}')
+
+
+# --- dossier rates -----------------------------------------------------------------------------------------
+
+
+def _rates(data: ReportData) -> str:
+    months = sorted({r["period"] for r in data.rates if r["scope"] == "month"})
+    if not months:
+        return _section("rates", "Dossier service rates", "Tỷ lệ giải quyết hồ sơ TTHC",
+                        '<p class="empty">No dossier data yet.</p>')
+    values = {(r["metric_code"], r["unit_code"], r["period"]): float(r["value"])
+              for r in data.rates if r["scope"] == "month" and r["value"] is not None}
+    series: dict[tuple[str, str], dict[str, tuple]] = {}
+    for r in data.rates:
+        point = series.setdefault((r["metric_code"], r["unit_code"]), {})
+        month, ytd = point.get(r["period"], (None, None))
+        value = float(r["value"]) if r["value"] is not None else None
+        point[r["period"]] = (value, ytd) if r["scope"] == "month" else (month, value)
+    codes = _unit_order(data, {r["unit_code"] for r in data.rates})
+    names = {c: ("Toàn tỉnh" if c == PROVINCE else data.unit_name(c)) for c in codes}
+    metrics = [m for m in RATE_METRICS if any(r["metric_code"] == m for r in data.rates)]
+    trend = charts.rate_trends(metrics, months, series, data.targets, names)
+    grid = charts.rate_heatmap(metrics, [(c, names[c]) for c in codes], months, values, data.targets)
+    legend = ('<p class="legend"><span class="sw met"></span>meets the target <span class="sw close"></span>'
+              'within 5 points <span class="sw below"></span>further below <span class="sw none"></span>no data. '
+              "A unit is compared with its own target for the metric, else the province's (LANGSON), else the "
+              "strictest target set for that metric (here the service centre's).</p>")
+    return _section("rates", "Dossier service rates by unit and month", "Tỷ lệ hồ sơ trực tuyến, đúng hạn, hài lòng",
+                    f"<h3>Year to date against the targets</h3>{trend}"
+                    f"<h3>Each unit, month by month</h3>{legend}{grid}")
+
+
+# --- disbursement ------------------------------------------------------------------------------------------------
+
+
+def _disbursement(data: ReportData) -> str:
+    if not data.projects:
+        return _section("disbursement", "Public-investment disbursement", "Giải ngân vốn đầu tư công",
+                        '<p class="empty">No disbursement data yet.</p>')
+    chart = charts.disbursement_chart(data.projects, data.milestones, data.year, data.as_of)
+    rows = []
+    for group, title in charts.GROUP_TITLES.items():
+        mine = [p for p in data.projects if p["project_group"] == group]
+        if not mine:
+            continue
+        plan = sum(float(p["capital_plan_vnd"]) for p in mine)
+        done = sum(float(p["disbursed_vnd"]) for p in mine)
+        count = {s: sum(1 for p in mine if p["status"] == s) for s in ("on_track", "behind", "not_due")}
+        rows.append(f"<tr><td>{esc(title)}</td><td class='num'>{len(mine)}</td>"
+                    f"<td class='num'>{num(plan / 1e9, 1)}</td><td class='num'>{num(done / 1e9, 1)}</td>"
+                    f"<td class='num'><b>{num(100 * done / plan if plan else None, 1)}%</b></td>"
+                    f"<td class='num ok'>{count['on_track']}</td><td class='num bad'>{count['behind']}</td>"
+                    f"<td class='num'>{count['not_due']}</td></tr>")
+    groups = ('<table class="compact"><thead><tr><th>Nhóm dự án / group</th><th class="num">dự án / projects</th>'
+              '<th class="num">kế hoạch / plan (tỷ đồng)</th><th class="num">đã giải ngân / disbursed (tỷ đồng)</th>'
+              '<th class="num">tỷ lệ / share</th><th class="num">on track</th><th class="num">behind</th>'
+              f'<th class="num">not due</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    behind = sorted((p for p in data.projects if p["status"] == "behind"),
+                    key=lambda p: float(p["progress_pct"] or 0) - float(p["milestone_pct"] or 0))[:12]
+    late = "".join(
+        f"<tr><td>{esc(data.unit_name(p['unit_code']))}</td><td><code>{esc(p['project_code'])}</code> "
+        f"{esc(p.get('project_name'))}</td><td>{esc(charts.GROUP_TITLES.get(p['project_group'], p['project_group']))}</td>"
+        f"<td class='num'>{num(p['progress_pct'], 1)}%</td><td class='num'>{num(p['milestone_pct'], 0)}% "
+        f"<span class='en'>by {day_label(p['milestone_date'])}</span></td><td>{day_label(p['as_of_date'])}</td></tr>"
+        for p in behind)
+    behind_table = ("<h3>Projects furthest behind their milestone</h3>"
+                    '<table class="compact"><thead><tr><th>Đơn vị / unit</th><th>Dự án / project</th><th>Nhóm / group</th>'
+                    '<th class="num">giải ngân / disbursed</th><th class="num">mốc / milestone</th>'
+                    f"<th>ngày số liệu / as of</th></tr></thead><tbody>{late}</tbody></table>") if late else ""
+    note = ('<p class="note">Each dot is a project at its latest reported date; the dashed line is the share of the '
+            "capital plan required by the milestones (seed 003, item II.5); the diamond is the whole group.</p>")
+    return _section("disbursement", "Public-investment disbursement by project group", "Giải ngân vốn đầu tư công",
+                    f"{chart}{note}{groups}{behind_table}")
+
+
+# --- reporting completeness and timeliness ---------------------------------------------------------------
+
+
+def _is_due(data: ReportData, row: dict) -> bool:
+    """Whether a monthly report is past its due date at the as-of date (or, without one, before the as-of month)."""
+    if data.as_of:
+        return row["due_date"] < data.as_of
+    return row["period"] < (data.as_of_month or "")
+
+
+def _reporting(data: ReportData) -> str:
+    if not data.reporting:
+        return _section("reporting", "Reporting completeness and timeliness", "Tình hình gửi báo cáo",
+                        '<p class="empty">No unit has monthly reports due.</p>')
+    months = sorted({r["period"] for r in data.reporting})
+    by_key: dict[tuple[str, str], dict[str, dict]] = {}
+    for r in data.reporting:
+        by_key.setdefault((r["unit_code"], r["feed"]), {})[r["period"]] = r
+    rows = []
+    order = {c: i for i, c in enumerate(_unit_order(data, {u for u, _ in by_key}))}
+    for unit, feed in sorted(by_key, key=lambda k: (k[1], order[k[0]])):
+        cells, due, received, on_time = [], 0, 0, 0
+        for month in months:
+            r = by_key[(unit, feed)].get(month)
+            if r is None:
+                cells.append("<td></td>")
+                continue
+            is_due = _is_due(data, r)
+            due += is_due
+            received += bool(r["received"]) and is_due
+            on_time += bool(r["on_time"]) and is_due
+            if r["on_time"]:
+                cells.append('<td class="cell ok" title="on time">✓</td>')
+            elif r["received"]:
+                when = r.get("received_at")
+                cells.append(f'<td class="cell late" title="received late">{esc(when.strftime("%d/%m") if when else "late")}</td>')
+            elif is_due:
+                cells.append('<td class="cell miss" title="missing">✗</td>')
+            else:
+                cells.append('<td class="cell open" title="not yet due">·</td>')
+        share = f"{num(100 * on_time / due, 0)}%" if due else "—"
+        rows.append(f"<tr><td>{esc(data.unit_name(unit))}</td><td>{esc(FEED_TEXT.get(feed, feed))}</td>"
+                    f"{''.join(cells)}<td class='num'>{received}/{due}</td><td class='num'>{share}</td></tr>")
+    head = "".join(f"<th class='cell'>{esc(m[5:])}</th>" for m in months)
+    legend = ('<p class="legend"><span class="sw met"></span>✓ received by the 5th of the next month '
+              '<span class="sw close"></span>received late (date shown) <span class="sw below"></span>✗ missing '
+              '<span class="sw none"></span>· not yet due. A rejected file does not count as received.</p>')
+    table = (f'<table class="grid"><thead><tr><th>Đơn vị / unit</th><th>Báo cáo / feed</th>{head}'
+             '<th class="num">nhận / received</th><th class="num">đúng hạn / on time</th></tr></thead>'
+             f"<tbody>{''.join(rows)}</tbody></table>")
+    return _section("reporting", "Reporting completeness and timeliness by unit", "Tình hình gửi báo cáo định kỳ",
+                    legend + table)
+
+
+# --- data quality ------------------------------------------------------------------------------------------------
+
+
+def _sample_text(sample: object) -> str:
+    """A failing-rows sample as 'row 3: col=value, ...' lines."""
+    if isinstance(sample, str):
+        try:
+            sample = json.loads(sample)
+        except ValueError:
+            return esc(sample[:300])
+    if not isinstance(sample, list):
+        return esc(str(sample)[:300])
+    lines = []
+    for item in sample[:3]:
+        if isinstance(item, dict):
+            cells = ", ".join(f"{k}={v}" for k, v in item.items() if k != "row")
+            lines.append(f"row {item.get('row', '?')}: {cells}")
+    return "<br>".join(esc(line[:200]) for line in lines)
+
+
+def _quality(data: ReportData) -> str:
+    statuses = " · ".join(f'<span class="pill {esc(s)}">{esc(SUBMISSION_TEXT.get(s, s))}: {n}</span>'
+                          for s, n in sorted(data.submissions.items()))
+    rows = "".join(
+        f"<tr><td>{day_label(f['received_at'])}</td><td>{esc(data.unit_name(f['unit_code']))}</td>"
+        f"<td>{esc(FEED_TEXT.get(f['feed'], f['feed']))}</td><td class='file'>{esc(f.get('file_name'))}</td>"
+        f"<td><span class='sev {esc(f['severity'])}'>{esc(f['severity'])}</span></td>"
+        f"<td><code>{esc(f['expectation'])}</code><div class='en'>{esc(f.get('column_name'))}</div></td>"
+        f"<td class='num'>{esc(f['failed_rows'])}</td><td class='sample'>{_sample_text(f.get('sample'))}</td></tr>"
+        for f in data.failures)
+    failures = ('<table class="compact quality"><thead><tr><th>Nhận / received</th><th>Đơn vị / unit</th>'
+                '<th>Báo cáo / feed</th><th>Tệp / file</th><th>Mức / severity</th><th>Kiểm tra / check</th>'
+                f'<th class="num">dòng lỗi / rows</th><th>Ví dụ / sample</th></tr></thead><tbody>{rows}</tbody></table>'
+                ) if rows else '<p class="empty">No failed checks.</p>'
+    shown = (f"<p class='note'>The {len(data.failures)} most recent of {data.failure_count} failed checks "
+             "(full list: <code>mart.data_quality</code>). Errors reject the whole file; warnings load it.</p>")
+    versions = "".join(
+        f"<tr><td>{day_label(c['received_at'])}</td><td>{esc(data.unit_name(c['unit_code']))}</td>"
+        f"<td>{esc(FEED_TEXT.get(c['feed'], c['feed']))}</td><td class='file'>{esc(c['file_name'])}</td>"
+        f"<td class='num'>{esc(c['version'])}</td><td>{'current' if c['is_current'] else 'superseded'}</td></tr>"
+        for c in data.corrections)
+    corrections = ("<h3>Corrections: later versions of a period already reported</h3>"
+                   '<table class="compact"><thead><tr><th>Nhận / received</th><th>Đơn vị / unit</th>'
+                   '<th>Báo cáo / feed</th><th>Tệp / file</th><th class="num">phiên bản / version</th>'
+                   f"<th>trạng thái / state</th></tr></thead><tbody>{versions}</tbody></table>") if versions else ""
+    return _section("quality", "Data quality: latest failed checks", "Chất lượng số liệu",
+                    f"<p>Submissions / tệp đã nhận: {statuses}</p>{shown}{failures}{corrections}")
+
+
+def render_page(data: ReportData) -> str:
+    """The whole report as one HTML document."""
+    body = "".join((_header(data), _cards(data), _nav(), _targets(data), _rates(data), _disbursement(data),
+                    _reporting(data), _quality(data)))
+    footer = ("<footer>chitieu — generated from the warehouse's <code>mart</code> views. Self-contained: no script, "
+              "font or image is loaded from elsewhere.</footer>")
+    return ("<!DOCTYPE html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>Chỉ tiêu {data.year} — Lạng Sơn</title><style>{CSS}</style></head>"
+            f"<body><main>{body}{footer}</main></body></html>\n")
