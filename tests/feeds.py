@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import os
 from pathlib import Path
@@ -37,9 +39,11 @@ def write_csv(inbox: Path, unit: str, feed: str, name: str, header: list[str], r
     """A CSV file; `vietnamese` writes the Vietnamese labels as headers."""
     path = _target(inbox, unit, feed, name)
     head = labels(feed, header) if vietnamese else header
-    lines = [sep.join(head)] + [sep.join("" if v is None else str(v) for v in row) for row in rows]
-    text = "\n".join(lines) + "\n"
-    data = text.encode(encoding)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=sep, lineterminator="\n")
+    writer.writerow(head)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    data = buffer.getvalue().encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return _stamp(path, landed_at)
 

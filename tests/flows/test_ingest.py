@@ -57,7 +57,7 @@ def test_good_files_in_every_format_load_with_vietnamese_values(env, engine):
         {"unit_code": "VP_UBND", "period": "2026-01", "documents_issued": "80", "conferences_in_person": 3,
          "conferences_online": 7}])
     write_csv(inbox, "XA_CHILANG", "indicator", "chi_tieu.csv", INDICATOR,
-              [["XA_CHILANG", "forest_cover_pct", "2026", '"23,6"'], ["XA_CHILANG", "sown_area_ha", "2026-Q1", "300"]])
+              [["XA_CHILANG", "forest_cover_pct", "2026", "23,6"], ["XA_CHILANG", "sown_area_ha", "2026-Q1", "300"]])
     summary = ingest(as_of=AS_OF)
     assert summary.counts() == {"loaded": 5}
     log = _log(engine)
@@ -74,8 +74,8 @@ def test_good_files_in_every_format_load_with_vietnamese_values(env, engine):
         assert [tuple(r) for r in disb] == [
             ("DA01", "transitional", 1_000_000_000, 300_000_000, dt.date(2026, 6, 30), 5),
             ("DA02", "new", 2_000_000_000, 800_000_000, dt.date(2026, 9, 30), 6)]
-        assert float(conn.scalar(sa.text("select value from core.fact_indicator where indicator_code='forest_cover_pct'"))) \
-            == pytest.approx(23.6)
+        forest = conn.scalar(sa.text("select value from core.fact_indicator where indicator_code = 'forest_cover_pct'"))
+        assert float(forest) == pytest.approx(23.6)
 
 
 def test_mixed_inbox_good_files_load_bad_files_rejected_run_exits_zero(env, engine):
@@ -229,7 +229,7 @@ def _cp1258(text: str) -> bytes:
 
 FILE_LEVEL = [
     ("empty.csv", b"", "file_not_empty", "file is empty"),
-    ("header_only.csv", "unit_code,period,received_total,received_online,resolved_total,resolved_on_time\n".encode(),
+    ("header_only.csv", b"unit_code,period,received_total,received_online,resolved_total,resolved_on_time\n",
      "file_has_rows", "file has a header but no data rows"),
     ("windows1258.csv", _cp1258("Mã đơn vị,Kỳ báo cáo\nTTPVHCC,2026-01\n"), "file_encoding", "not UTF-8"),
     ("utf16.csv", "Mã đơn vị,Kỳ báo cáo\n".encode("utf-16"), "file_encoding", "UTF-16"),
@@ -350,7 +350,8 @@ def test_paths_outside_the_contract_are_skipped_never_followed(env, engine, tmp_
     assert reasons == {
         "TTPVHCC/dossier": "symlink: not followed",
         "NOT_A_UNIT": "unknown unit folder (not a submitting unit of the catalog)",
-        "XA_CHILANG/weather": "unknown feed folder (expected one of dossier, disbursement, tasks, admin_ops, indicator)",
+        "XA_CHILANG/weather":
+            "unknown feed folder (expected one of dossier, disbursement, tasks, admin_ops, indicator)",
         "XA_CHILANG/dossier/notes.txt": "unknown extension (expected .csv, .xlsx, .json)",
         "XA_CHILANG/dossier/link.csv": "symlink: not followed",
     }

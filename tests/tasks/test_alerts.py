@@ -58,7 +58,6 @@ def test_rejected_file_mails_the_unit_in_vietnamese(env, engine, smtp):
     assert "TTPVHCC/dossier/hoso_2026.csv" in body
     assert "Kỳ báo cáo: 2026-09, 2026-10" in body
     assert "«Số hồ sơ trực tuyến» lớn hơn «Tổng số hồ sơ tiếp nhận»" in body
-    print(body)
     assert "Dòng 3: Số hồ sơ trực tuyến = 1.200; Tổng số hồ sơ tiếp nhận = 1.000" in body
     assert "gửi lại tệp đã sửa vào đúng thư mục TTPVHCC/dossier/" in body
     assert "mart.data_quality" in body
@@ -137,7 +136,8 @@ def test_warned_file_is_loaded_and_mailed_as_a_warning(env, engine, smtp):
     history = [["TTPVHCC", f"2026-0{m}", "1.000", "900", "800", "790"] for m in (5, 6, 7)]
     write_csv(env["inbox"], UNIT, "dossier", "lich_su.csv", DOSSIER, history)
     ingest(as_of=AS_OF)
-    write_csv(env["inbox"], UNIT, "dossier", "thang8.csv", DOSSIER, [["TTPVHCC", "2026-08", "9.000", "900", "800", "790"]])
+    write_csv(env["inbox"], UNIT, "dossier", "thang8.csv", DOSSIER,
+              [["TTPVHCC", "2026-08", "9.000", "900", "800", "790"]])
     summary = ingest(as_of=AS_OF)
 
     assert [o.status for o in summary.outcomes] == ["loaded_with_warnings"]
