@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -72,8 +73,15 @@ def warehouse_url(server_url, template_url) -> sa.URL:
     """A fresh database cloned from the template, dropped after the test."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = _admin(server_url)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"create database {name} template {TEMPLATE_DB} owner chitieu"))
+    for attempt in range(5):  # the template may still be busy for a moment after the previous clone
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f"create database {name} template {TEMPLATE_DB} owner chitieu"))
+            break
+        except sa.exc.OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
     yield template_url.set(database=name)
     from chitieu import warehouse
 
