@@ -13,7 +13,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -96,12 +97,13 @@ class SmtpChannel(Channel):
     def recipient(self, outgoing: Outgoing) -> str | None:
         return outgoing.email
 
-    def _mail(self, recipient: str, message: Message, outgoing: Outgoing) -> EmailMessage:
-        mail = EmailMessage()
-        mail["From"], mail["To"], mail["Subject"] = self.sender, recipient, message.subject
+    def _mail(self, recipient: str, message: Message, outgoing: Outgoing) -> MIMEText:
+        # compat32 MIMEText + Header: the modern policy's folder drops spaces between encoded words (CPython bug)
+        mail = MIMEText(message.body, "plain", "utf-8")
+        mail["Subject"] = Header(message.subject, "utf-8")
+        mail["From"], mail["To"] = self.sender, recipient
         mail["Date"], mail["Message-ID"] = formatdate(localtime=True), make_msgid(domain="chitieu")
         mail["X-Chitieu-Alert"] = outgoing.dedupe_key
-        mail.set_content(message.body, charset="utf-8")
         return mail
 
     def send(self, recipient: str, message: Message, outgoing: Outgoing) -> None:

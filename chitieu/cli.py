@@ -70,6 +70,10 @@ def run(inbox: Path = typer.Option(None, help="Landing zone (default $CHITIEU_IN
         raise typer.BadParameter(f"{inbox} is not a folder", param_hint="--inbox")
     summary = _guard(lambda: ingest(inbox=str(inbox) if inbox else None, as_of=day))
     print_summary(summary)
+    if summary.alerts:
+        typer.echo("alerts: " + ", ".join(f"{k}: {v}" for k, v in summary.alerts.items()))
+    if summary.data_docs:
+        typer.echo(f"data docs: {summary.data_docs}")
 
 
 @app.command()
@@ -108,6 +112,16 @@ def report(out: Path = typer.Option(None, "--out", help="Folder for report.html 
 
     path = _guard(lambda: report_flow(out=str(out) if out else None))
     typer.echo(f"report: {path}")
+
+
+@app.command()
+def remind(as_of: str = typer.Option(None, "--as-of", help="Evaluation date YYYY-MM-DD (default today).")) -> None:
+    """Remind units whose monthly feeds are past their due date (once per unit, feed and month)."""
+    from flows.reminders import reminders
+
+    day = _as_of(as_of)
+    result = _guard(lambda: reminders(as_of=day))
+    typer.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
 
 
 @app.command()

@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import os
 import random
 import re
@@ -322,10 +323,16 @@ class _Generator:
         for n, group in enumerate(groups, start=1):
             scale = (50, 300) if level != "commune" else (3, 40)
             plan = rng.randint(*scale) * 500_000_000
-            out.append({"code": f"DA-{short}-{n:02d}", "group": group, "plan": plan,
-                        "pace": rng.uniform(0.8, 1.12) if group != "completed" else rng.uniform(0.82, 1.1),
+            out.append({"code": f"DA-{short}-{n:02d}", "group": group, "plan": plan, "pace": self._pace(group, rng),
                         "name": rng.choice(self._PROJECTS).format(v=rng.choice(self._PLACES))})
         return out
+
+    @staticmethod
+    def _pace(group: str, rng: random.Random) -> float:
+        """How fast a project disburses relative to its group's usual curve; some fall behind."""
+        if group == "completed":
+            return 1.05 if rng.random() < 0.7 else rng.uniform(0.85, 0.98)
+        return rng.uniform(0.62, 1.12) if group == "transitional" else rng.uniform(0.5, 1.1)
 
     def _disbursed(self, project: dict, day: dt.date) -> int:
         t = (day - dt.date(day.year, 1, 1)).days / (366 if calendar.isleap(day.year) else 365)
@@ -450,8 +457,8 @@ def _series(ind: dict, target: dict, n: int, met: bool, rng: random.Random) -> l
         final = max(lo, goal - 1)
     if ind["aggregation"] == "sum":
         weights = [rng.uniform(0.6, 1.4) for _ in range(n)]
-        parts = [final * w / sum(weights) for w in weights]
-        parts = [float(round(p)) if whole else round(p, 2) for p in parts[:-1]]
+        step = 1 if whole else 100  # round each share down, so the last period's remainder is never negative
+        parts = [math.floor(final * w / sum(weights) * step) / step for w in weights[:-1]]
         values = [*parts, round(final - sum(parts), 2)]
     else:
         start = final * (rng.uniform(0.85, 0.97) if final > 0 else 1.0)
@@ -481,7 +488,7 @@ def _add_problems(gen: _Generator, rng: random.Random) -> None:
                           "landed_at": gen.deadline - dt.timedelta(days=3, hours=rng.randint(1, 9))})
         bad.rows[0]["received_online"] = bad.rows[0]["received_total"] + rng.randint(5, 40)
         bad.note = "rejected: online dossiers exceed the total"
-        tables.append(fixed)
+        gen.add(fixed)
     wrong = _pick(tables, "dossier", rng, used)
     if wrong:  # another unit's figures in this unit's folder
         used.add(wrong.unit)
@@ -508,7 +515,7 @@ def _add_future_indicator(gen: _Generator, rng: random.Random) -> None:
     source = max(monthly, key=lambda t: (t.landed_at, t.name))
     nxt = dt.date(gen.year, gen.as_of.month, 1) + dt.timedelta(days=32)
     rows = [{**r, "period": f"{nxt.year}-{nxt.month:02d}"} for r in source.rows]
-    gen.tables.append(_Table(source.unit, "indicator", f"uoc_tinh_chi_tieu_{nxt.year}-{nxt.month:02d}",
+    gen.add(_Table(source.unit, "indicator", f"uoc_tinh_chi_tieu_{nxt.year}-{nxt.month:02d}",
                              f"ƯỚC TÍNH CHỈ TIÊU THÁNG {nxt.month:02d}/{nxt.year}", rows,
                              gen.deadline - dt.timedelta(days=4, hours=2), note="rejected: a period in the future",
                              style=source.style, columns=source.columns))
@@ -547,7 +554,7 @@ def _add_correction(gen: _Generator, rng: random.Random) -> None:
     row = dict(original.rows[0])
     row["received_online"] = min(row["received_total"], row["received_online"] + rng.randint(20, 60))
     row["resolved_on_time"] = min(row["resolved_total"], row["resolved_on_time"] + rng.randint(5, 20))
-    gen.tables.append(_Table(original.unit, "dossier", original.name + "_dieu_chinh",
+    gen.add(_Table(original.unit, "dossier", original.name + "_dieu_chinh",
                              original.title + " (ĐIỀU CHỈNH)", [row],
                              gen.deadline - dt.timedelta(days=2, hours=3), wave=2,
                              note="correction: supersedes the month sent earlier", style=original.style))

@@ -150,13 +150,15 @@ def describe_check(feed: str, check: str, column: str | None, sample: Sequence[M
     return f"Kiểm tra «{check}» không đạt" + (f" ở cột {label}" if column else "")
 
 
-def _sample_lines(feed: str, sample: Sequence[Mapping]) -> list[str]:
+def _sample_lines(feed: str, sample: Sequence[Mapping], column: str | None) -> list[str]:
+    names = feed_spec(feed).names
+    # jsonb does not keep key order: the checked column first, then the feed's column order, helpers last
+    order = {name: n for n, name in reversed(list(enumerate([column, *names])))}  # first place wins
     lines = []
     for row in list(sample)[:MAX_SAMPLE_ROWS]:
         cells = []
-        for key, value in row.items():
-            if key == "row":
-                continue
+        for key in sorted((k for k in row if k != "row"), key=lambda k: (order.get(k, len(order)), k)):
+            value = row[key]
             shown = _KINDS.get(value, value) if key == "_expected_kind" else value
             cells.append(f"{_label(feed, key)} = {format_value(shown)}")
         where = f"Dòng {row['row']}" if row.get("row") is not None else "Tệp"
@@ -174,7 +176,7 @@ def _check_block(n: int, feed: str, check: Mapping) -> list[str]:
     detail = f"   Cột «{_label(feed, column)}» ({column}). " if column else "   "
     if sample:
         lines.append(f"{detail}Số dòng không đạt: {check.get('failed_rows') or len(sample)}. Ví dụ:")
-        lines += _sample_lines(feed, sample)
+        lines += _sample_lines(feed, sample, column)
     elif check["expectation"] in _FILE_VI or check["expectation"] == "column_present":
         lines.append(f"{detail}Chi tiết kỹ thuật: {check.get('message') or check['expectation']}")
     elif column:

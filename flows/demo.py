@@ -58,6 +58,12 @@ def write_demo_feeds(settings: Settings, files: list[DemoFile], wave: int) -> in
     return len(written)
 
 
+def _public_url(url: sa.URL) -> str:
+    """The warehouse URL for psql, without any password."""
+    return sa.URL.create("postgresql", username=url.username, host=url.host, port=url.port,
+                         database=url.database, query=url.query).render_as_string(hide_password=False)
+
+
 def _warehouse_summary(settings: Settings) -> dict[str, str]:
     """Submission and target counts from the mart, as one line each."""
     with get_engine(settings).connect() as conn:
@@ -93,16 +99,16 @@ def demo(as_of: dt.date = DEFAULT_AS_OF, seed: int = 2026) -> dict:
 
     # --- report --------------------------------------------------------------------------
     report_path = report(as_of=as_of)
-    url = get_engine(settings).url.set(password=None, drivername="postgresql")
     result = {
-        "warehouse": url.render_as_string(hide_password=True),
+        "warehouse": _public_url(get_engine(settings).url),
         "reader": "run `chitieu warehouse --reader` for the read-only BI role's URL",
         "inbox": str(settings.inbox),
         "files": f"{first} in the first pass, {second} landing after it",
         **_warehouse_summary(settings),
         "report": report_path,
     }
-    if settings.data_docs_dir.exists():
-        result["data_docs"] = str(settings.data_docs_dir)
+    docs = settings.data_docs_dir / "index.html"
+    if docs.exists():
+        result["data_docs"] = str(docs)
     result["seconds"] = f"{time.perf_counter() - started:.1f}"
     return result

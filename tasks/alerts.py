@@ -69,7 +69,7 @@ def _warehouse_went_away(task, task_run, state) -> bool:
     return isinstance(state.data, sa.exc.OperationalError)
 
 
-@task(name="send_alerts", tags=["alerts"], retries=2, retry_delay_seconds=[2, 10],
+@task(name="send_alerts", retries=2, retry_delay_seconds=[2, 10],
       retry_condition_fn=_warehouse_went_away, cache_policy=NO_CACHE)
 def send_alerts(settings: Settings, submission_ids: list[int]) -> dict:
     """Alert units about the given submissions (problems first, then resolutions); return message counts."""

@@ -111,8 +111,9 @@ def validation_result(sub: dict, failures: list[dict], suite_body: dict):
         config = ExpectationConfiguration(type=kind, kwargs=kwargs, meta={"check": failure["expectation"]},
                                           description=_description(feed, failure["expectation"],
                                                                    failure["column_name"], failure["sample"] or []))
-        results.append(ExpectationValidationResult(success=False, expectation_config=config,
-                                                   result=_observed(rows_total, failure, failure["column_name"])))
+        observed = (_observed(rows_total, failure, failure["column_name"]) if failure["sample"]
+                    else {"observed_value": failure["message"] or failure["expectation"]})
+        results.append(ExpectationValidationResult(success=False, expectation_config=config, result=observed))
     ok = sum(r.success for r in results)
     run_id = RunIdentifier(run_name=f"run-{sub['run_id']}", run_time=sub["processed_at"])
     return ExpectationSuiteValidationResult(
@@ -122,6 +123,7 @@ def validation_result(sub: dict, failures: list[dict], suite_body: dict):
                     "success_percent": 100.0 * ok / len(results) if results else None},
         meta={"active_batch_definition": {"datasource_name": sub["unit_code"], "data_asset_name": sub["file_name"],
                                           "batch_definition_name": f"submission {sub['submission_id']}"},
+              "batch_spec": {"data_asset_name": sub["file_name"]},
               "run_id": run_id, "validation_time": sub["processed_at"],
               "chitieu": {"submission_id": sub["submission_id"], "status": sub["status"]}})
 
@@ -161,16 +163,16 @@ def _load(engine: sa.Engine, submission_ids: list[int]) -> tuple[list[dict], dic
 @task(name="build_data_docs", cache_policy=NO_CACHE)
 def build_data_docs(settings: Settings, submission_ids: list[int]) -> str | None:
     """Render the new submissions' validation pages and the index; return index.html's path (None if none yet)."""
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
     folder, index = settings.data_docs_dir, settings.data_docs_dir / "index.html"
     try:
         subs, checks = _load(get_engine(settings), submission_ids) if submission_ids else ([], {})
         if not subs:
             return str(index) if index.exists() else None
+        from great_expectations.data_context.types.resource_identifiers import (  # lazily: ~3 s, only with work
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
         context = _context(folder)
         resources = _refresh_suites(context, {s["feed"] for s in subs})
         for sub in subs:

@@ -34,7 +34,7 @@ def _derive_metric_group(conn: sa.Connection, units: list[str], feeds: list[str]
     conn.execute(sa.text("drop table flow_component; drop table stock_component"))
 
 
-@task(name="derive_metrics", tags=["derive"], retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(name="derive_metrics", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.date,
                    everything: bool = False) -> dict:
     """Recompute what depends on the (unit, feed) pairs in `dirty`; stocks for every unit when as-of moved."""

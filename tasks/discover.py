@@ -44,7 +44,7 @@ def _entries(folder: Path) -> list[os.DirEntry]:
         return sorted(it, key=lambda e: e.name)
 
 
-@task(name="discover_files", tags=["discover"], cache_policy=NO_CACHE)
+@task(name="discover_files", cache_policy=NO_CACHE)
 def discover_files(inbox: Path, unit_codes: list[str]) -> tuple[list[LandedFile], list[SkippedPath]]:
     """Every readable file at <inbox>/<unit>/<feed>/<file>; everything else reported as skipped, never followed."""
     inbox = Path(inbox)
@@ -104,7 +104,7 @@ def discover_files(inbox: Path, unit_codes: list[str]) -> tuple[list[LandedFile]
     return files, skipped
 
 
-@task(name="classify_files", tags=["discover"], retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
+@task(name="classify_files", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
 def classify_files(settings: Settings, files: list[LandedFile], skipped: list[SkippedPath]) -> Discovery:
     """Compare with what the warehouse already holds: new content, a duplicate of known content, or seen before."""
     out = Discovery(skipped=list(skipped))

@@ -246,7 +246,7 @@ def _outcome(parsed: ParsedFeed, idx: int, sid: int, verdict: FileVerdict) -> Su
                              landed.sha256)
 
 
-@task(name="record_duplicates", tags=["load"], retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(name="record_duplicates", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def record_duplicates(settings: Settings, duplicates: list[tuple[LandedFile, int]],
                       run_id: int | None) -> list[SubmissionOutcome]:
     """Log files whose bytes were already received for the unit and feed; nothing else changes."""

@@ -224,7 +224,7 @@ def _slice_keys(typed: pd.DataFrame, spec: FeedSpec) -> pd.Series:
     return key
 
 
-@task(name="parse_feed", tags=["parse"], cache_policy=NO_CACHE)
+@task(name="parse_feed", cache_policy=NO_CACHE)
 def parse_feed(feed: str, files: list[LandedFile]) -> ParsedFeed:
     """Read every file of one feed, map headers, and type all their cells in one vectorised pass."""
     spec = feed_spec(feed)

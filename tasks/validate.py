@@ -241,7 +241,7 @@ _FORMAT_VI = {
 }
 
 
-@task(name="validate_feed", tags=["validate"], cache_policy=NO_CACHE)
+@task(name="validate_feed", cache_policy=NO_CACHE)
 def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
                   settings: Settings | None = None) -> dict[int, FileVerdict]:
     """Run the feed's suite over all its files at once; return a verdict per file index."""

@@ -25,11 +25,18 @@ def free_port() -> int:
 class SmtpSink:
     """An SMTP server on 127.0.0.1 keeping every message it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, rcpt_replies: list[str] | None = None) -> None:
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []
+        self.rcpt_replies = list(rcpt_replies or [])   # scripted answers to RCPT TO, then "250 OK"
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # aiosmtpd's hook name
+        if self.rcpt_replies:
+            return self.rcpt_replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's hook name
         self.raw.append(envelope.original_content or envelope.content)

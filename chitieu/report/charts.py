@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib import dates as mdates  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from chitieu.report.model import PROVINCE  # noqa: E402
@@ -20,6 +20,7 @@ __all__ = ["attainment_chart", "disbursement_chart", "rate_heatmap", "rate_trend
 
 GREEN, AMBER, RED, GREY, INK = "#2e7d32", "#ef8f00", "#c62828", "#9e9e9e", "#263238"
 CELL = {"met": "#c8e6c9", "close": "#ffe0b2", "below": "#ffcdd2", "none": "#f4f4f4"}
+_BANDS = list(CELL)
 STATUS_COLORS = {"met": GREEN, "not_met": RED, "no_data": GREY}
 PROJECT_COLORS = {"on_track": GREEN, "behind": RED, "not_due": GREY}
 GROUP_TITLES = {"completed": "Hoàn thành / completed", "transitional": "Chuyển tiếp / transitional",
@@ -117,12 +118,15 @@ def rate_heatmap(metrics: list[str], units: list[tuple[str, str]], months: list[
                 cells = []
                 for col, month in enumerate(months):
                     value = values.get((metric, code, month))
-                    cells.append(to_rgb(CELL[_band(value, target)]))
+                    cells.append(_BANDS.index(_band(value, target)))
                     if value is not None:
                         ax.text(col, row, f"{value:.1f}".replace(".", ","), ha="center", va="center", fontsize=6.5,
                                 color=INK, fontweight="bold" if code == PROVINCE else "normal")
                 grid.append(cells)
-            ax.imshow(grid, aspect="auto", interpolation="nearest")
+            # vector cells (pcolormesh), not a raster image: the SVG stays text and shapes only
+            ax.pcolormesh([x - 0.5 for x in range(len(months) + 1)], [y - 0.5 for y in range(len(units) + 1)], grid,
+                          cmap=ListedColormap([CELL[b] for b in _BANDS]), vmin=-0.5, vmax=len(_BANDS) - 0.5)
+            ax.set_ylim(len(units) - 0.5, -0.5)
             ax.set_xticks(range(len(months)), [m[5:] for m in months], fontsize=7.5)
             ax.set_yticks(range(len(units)), [name for _, name in units], fontsize=7.5)
             ax.set_xticks([x - 0.5 for x in range(1, len(months))], minor=True)
@@ -164,7 +168,8 @@ def rate_trends(metrics: list[str], months: list[str], series: dict[tuple[str, s
                 color = INK if unit == PROVINCE else palette[(units.index(unit)) % len(palette)]
                 goal = float(target["target_value"])
                 ax.axhline(goal, color=color, linestyle="--", linewidth=1)
-                ax.annotate(f"{target['target_code']}: {target['comparator']} {goal:g}%", (0, goal),
+                sign = {">=": "≥", "<=": "≤"}.get(target["comparator"], target["comparator"])
+                ax.annotate(f"{target['target_code']}: {sign} {goal:g}%", (0, goal),
                             xytext=(2, 3 if i % 2 == 0 else -10), textcoords="offset points",
                             fontsize=7, color=color)
                 lows.append(goal)
@@ -223,6 +228,11 @@ def disbursement_chart(projects: list[dict], milestones: list[dict], year: int, 
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y"))
             ax.set_title(f"{GROUP_TITLES.get(group, group)} ({len(mine)})", loc="left")
             ax.grid(axis="y", color="#e0e0e0", linewidth=0.6)
-            ax.legend(fontsize=6.5, frameon=False, loc="upper left")
-        axes[0].set_ylabel("% kế hoạch vốn đã giải ngân / % of plan disbursed")
+        handles = {}
+        for ax in axes:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(label, handle)
+        fig.legend(handles.values(), handles.keys(), loc="outside upper center", ncol=len(handles), frameon=False,
+                   fontsize=8)
+        axes[0].set_ylabel("% kế hoạch vốn đã giải ngân\n% of capital plan disbursed")
         return _svg(fig, "disbursement", "Disbursement progress by project group against the milestones")

@@ -6,8 +6,9 @@ import datetime as dt
 import html
 from decimal import Decimal
 
-__all__ = ["COMPARATORS", "esc", "num", "period_label", "quantity"]
+__all__ = ["COMPARATORS", "VN_TZ", "day_label", "esc", "num", "period_label", "quantity"]
 
+VN_TZ = dt.timezone(dt.timedelta(hours=7))
 COMPARATORS = {">": ">", ">=": "≥", "=": "=", "<=": "≤", "<": "<"}
 
 
@@ -47,5 +48,7 @@ def period_label(period: str | None) -> str:
 
 
 def day_label(value: dt.date | dt.datetime | None) -> str:
-    """A date as dd/mm/yyyy."""
+    """A date as dd/mm/yyyy (timestamps in Vietnam time)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(VN_TZ)
     return value.strftime("%d/%m/%Y") if value else "—"

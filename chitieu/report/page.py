@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 from chitieu.report import charts
-from chitieu.report.fmt import COMPARATORS, day_label, esc, num, period_label, quantity
+from chitieu.report.fmt import COMPARATORS, VN_TZ, day_label, esc, num, period_label, quantity
 from chitieu.report.model import PROVINCE, RATE_METRICS, ReportData
 from chitieu.report.style import CSS
 
@@ -29,7 +30,7 @@ def _unit_order(data: ReportData, codes: set[str]) -> list[str]:
 
 def _badge(status: str) -> str:
     vi, en = STATUS_TEXT.get(status, (status, status))
-    return f'<span class="badge {esc(status)}">{esc(vi)} · {esc(en)}</span>'
+    return f'<span class="badge {esc(status)}">{esc(vi)}</span><div class="en">{esc(en)}</div>'
 
 
 def _section(anchor: str, title: str, subtitle: str, body: str) -> str:
@@ -42,13 +43,15 @@ def _section(anchor: str, title: str, subtitle: str, body: str) -> str:
 
 def _header(data: ReportData) -> str:
     when = day_label(data.as_of) if data.as_of else period_label(data.as_of_month)
+    province = data.unit_name(PROVINCE)
+    province_en = (data.units.get(PROVINCE) or {}).get("name_en") or province
+    generated = data.generated_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
     return (
-        '<header><div class="eyebrow">UBND tỉnh Lạng Sơn · chitieu</div>'
+        f'<header><div class="eyebrow">{esc(province)} · chitieu</div>'
         f"<h1>Theo dõi thực hiện chỉ tiêu năm {data.year}"
-        f'<span class="en">{data.year} target monitoring report — Lạng Sơn province</span></h1>'
-        f'<p class="meta">Số liệu đến / data as of <b>{esc(when)}</b> · lập lúc / generated '
-        f'{esc(data.generated_at.strftime("%d/%m/%Y %H:%M"))} · nguồn / source: warehouse views <code>mart.*</code></p>'
-        "</header>")
+        f'<span class="en">{data.year} target monitoring report — {esc(province_en)}</span></h1>'
+        f'<p class="meta">Số liệu đến / data as of <b>{esc(when)}</b> · lập lúc / generated {esc(generated)} '
+        "(giờ Việt Nam) · nguồn / source: warehouse views <code>mart.*</code></p></header>")
 
 
 def _cards(data: ReportData) -> str:
@@ -81,35 +84,71 @@ def _nav() -> str:
 # --- target attainment ----------------------------------------------------------------------------------
 
 
+def _source_label(doc: str | None) -> str:
+    """Short name of a source document: the seed number of '001_….txt', else the file name."""
+    match = re.match(r"^(\d{3})_", doc or "")
+    return match.group(1) if match else (doc or "—")
+
+
+def _shortfalls(data: ReportData, limit: int = 7) -> str:
+    """The targets not met, furthest from their goal first (relative gap)."""
+    def gap(t: dict) -> float:
+        goal = float(t["target_value"]) or 1.0
+        return abs(float(t["actual_value"]) - goal) / abs(goal)
+    missed = sorted((t for t in data.targets if t["status"] == "not_met" and t["actual_value"] is not None),
+                    key=gap, reverse=True)[:limit]
+    if not missed:
+        return '<p class="empty">Every target with data is met.</p>'
+    items = "".join(
+        f'<li><a href="#target-{esc(t["target_code"])}"><code>{esc(t["target_code"])}</code></a> '
+        f'{esc(data.unit_name(t["unit_code"]))}<div class="en">{esc(t["description_en"])}: '
+        f'<b>{quantity(t["actual_value"], t["unit_of_measure"])}</b> vs '
+        f'{COMPARATORS.get(t["comparator"], esc(t["comparator"]))} {quantity(t["target_value"], t["unit_of_measure"])}'
+        "</div></li>" for t in missed)
+    return f'<h3>Furthest from the goal <span class="vi">Chưa đạt, cách xa mục tiêu nhất</span></h3><ol>{items}</ol>'
+
+
+def _target_row(t: dict) -> str:
+    comparator = COMPARATORS.get(t["comparator"], esc(t["comparator"]))
+    goal = f"{comparator} {quantity(t['target_value'], t['unit_of_measure'])}"
+    actual = quantity(t["actual_value"], t["unit_of_measure"])
+    as_of = f'<div class="en">{period_label(t["as_of_period"])}</div>' if t["as_of_period"] else ""
+    return (f'<tr id="target-{esc(t["target_code"])}" data-status="{esc(t["status"])}">'
+            f'<td class="code">{esc(t["target_code"])}</td>'
+            f'<td>{esc(t["description_vi"])}<div class="en">{esc(t["description_en"])}</div></td>'
+            f'<td class="num">{goal}</td><td class="num">{actual}{as_of}</td>'
+            f"<td>{_badge(t['status'])}</td><td>{period_label(t['deadline'])}</td>"
+            f'<td class="src"><code title="{esc(t["source_doc"])}">{esc(_source_label(t["source_doc"]))}</code> '
+            f'{esc(t["source_clause"])}</td></tr>')
+
+
 def _targets(data: ReportData) -> str:
     units = _unit_order(data, {t["unit_code"] for t in data.targets})
     summary = [(data.unit_name(u), {s: sum(1 for t in data.targets if t["unit_code"] == u and t["status"] == s)
                                     for s in STATUS_TEXT}) for u in units]
-    chart = charts.attainment_chart(summary)
     rows = []
     for unit in units:
-        mine = sorted((t for t in data.targets if t["unit_code"] == unit), key=lambda t: t["target_code"])
         rows.append(f'<tr class="group"><th colspan="7">{esc(data.unit_name(unit))} '
                     f'<span class="code">{esc(unit)}</span></th></tr>')
-        for t in mine:
-            goal = f"{COMPARATORS.get(t['comparator'], esc(t['comparator']))} {quantity(t['target_value'], t['unit_of_measure'])}"
-            actual = quantity(t["actual_value"], t["unit_of_measure"])
-            as_of = f'<div class="en">{period_label(t["as_of_period"])}</div>' if t["as_of_period"] else ""
-            rows.append(
-                f'<tr id="target-{esc(t["target_code"])}" data-status="{esc(t["status"])}">'
-                f'<td class="code">{esc(t["target_code"])}</td>'
-                f'<td>{esc(t["description_vi"])}<div class="en">{esc(t["description_en"])}</div></td>'
-                f'<td class="num">{goal}</td><td class="num">{actual}{as_of}</td>'
-                f"<td>{_badge(t['status'])}</td><td>{period_label(t['deadline'])}</td>"
-                f'<td class="src"><code>{esc(t["source_doc"])}</code><div>{esc(t["source_clause"])}</div></td></tr>')
-    table = ('<table class="targets"><thead><tr><th>Mã / code</th><th>Chỉ tiêu / target</th>'
+        rows += [_target_row(t) for t in sorted((t for t in data.targets if t["unit_code"] == unit),
+                                                key=lambda t: t["target_code"])]
+    table = ('<table class="targets"><colgroup><col style="width:15%"><col style="width:33%">'
+             '<col style="width:10%"><col style="width:12%"><col style="width:13%"><col style="width:7%">'
+             '<col style="width:10%"></colgroup><thead><tr><th>Mã / code</th><th>Chỉ tiêu / target</th>'
              '<th class="num">Mục tiêu / goal</th><th class="num">Thực hiện / actual (kỳ / period)</th>'
-             "<th>Trạng thái / status</th><th>Hạn / deadline</th><th>Nguồn / source, clause</th></tr></thead>"
+             "<th>Trạng thái / status</th><th>Hạn / deadline</th><th>Nguồn / source</th></tr></thead>"
              f"<tbody>{''.join(rows)}</tbody></table>")
+    docs = sorted({t["source_doc"] for t in data.targets if t["source_doc"]})
+    sources = ('<p class="note">Sources / văn bản nguồn: ' + "; ".join(
+        f"<code>{esc(_source_label(d))}</code> = {esc(d)}" for d in docs) + " (the seed documents), then the clause."
+        "</p>") if docs else ""
     note = ('<p class="note">Each target is judged on the latest year-to-date value of its metric or indicator '
-            "(rates are ratios of sums). Numbers use Vietnamese notation: 1.795 = 1795; 23,49 = 23.49.</p>")
+            "(rates are ratios of sums over the months reported). Numbers use Vietnamese notation: "
+            "1.795 = 1795; 23,49 = 23.49.</p>")
+    overview = (f'<div class="overview"><div>{charts.attainment_chart(summary)}</div>'
+                f"<div>{_shortfalls(data)}</div></div>")
     return _section("targets", "Target attainment", "Kết quả thực hiện chỉ tiêu",
-                    f'<div class="overview">{chart}</div>{note}{table}')
+                    f"{overview}{note}{table}{sources}")
 
 
 # --- dossier rates -----------------------------------------------------------------------------------------
@@ -169,14 +208,16 @@ def _disbursement(data: ReportData) -> str:
               f'<th class="num">not due</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
     behind = sorted((p for p in data.projects if p["status"] == "behind"),
                     key=lambda p: float(p["progress_pct"] or 0) - float(p["milestone_pct"] or 0))[:12]
+    groups_vi = charts.GROUP_TITLES
     late = "".join(
         f"<tr><td>{esc(data.unit_name(p['unit_code']))}</td><td><code>{esc(p['project_code'])}</code> "
-        f"{esc(p.get('project_name'))}</td><td>{esc(charts.GROUP_TITLES.get(p['project_group'], p['project_group']))}</td>"
+        f"{esc(p.get('project_name'))}</td><td>{esc(groups_vi.get(p['project_group'], p['project_group']))}</td>"
         f"<td class='num'>{num(p['progress_pct'], 1)}%</td><td class='num'>{num(p['milestone_pct'], 0)}% "
         f"<span class='en'>by {day_label(p['milestone_date'])}</span></td><td>{day_label(p['as_of_date'])}</td></tr>"
         for p in behind)
     behind_table = ("<h3>Projects furthest behind their milestone</h3>"
-                    '<table class="compact"><thead><tr><th>Đơn vị / unit</th><th>Dự án / project</th><th>Nhóm / group</th>'
+                    '<table class="compact"><thead><tr><th>Đơn vị / unit</th><th>Dự án / project</th>'
+                    "<th>Nhóm / group</th>"
                     '<th class="num">giải ngân / disbursed</th><th class="num">mốc / milestone</th>'
                     f"<th>ngày số liệu / as of</th></tr></thead><tbody>{late}</tbody></table>") if late else ""
     note = ('<p class="note">Each dot is a project at its latest reported date; the dashed line is the share of the '
@@ -219,8 +260,8 @@ def _reporting(data: ReportData) -> str:
             if r["on_time"]:
                 cells.append('<td class="cell ok" title="on time">✓</td>')
             elif r["received"]:
-                when = r.get("received_at")
-                cells.append(f'<td class="cell late" title="received late">{esc(when.strftime("%d/%m") if when else "late")}</td>')
+                when = day_label(r.get("received_at"))[:5]
+                cells.append(f'<td class="cell late" title="received late">{esc(when)}</td>')
             elif is_due:
                 cells.append('<td class="cell miss" title="missing">✗</td>')
             else:
@@ -242,8 +283,14 @@ def _reporting(data: ReportData) -> str:
 # --- data quality ------------------------------------------------------------------------------------------------
 
 
+def _sample_value(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
 def _sample_text(sample: object) -> str:
-    """A failing-rows sample as 'row 3: col=value, ...' lines."""
+    """A failing-rows sample as 'row 3: column = value, ...' lines (helper columns without their underscore)."""
     if isinstance(sample, str):
         try:
             sample = json.loads(sample)
@@ -254,9 +301,9 @@ def _sample_text(sample: object) -> str:
     lines = []
     for item in sample[:3]:
         if isinstance(item, dict):
-            cells = ", ".join(f"{k}={v}" for k, v in item.items() if k != "row")
+            cells = ", ".join(f"{str(k).lstrip('_')} = {_sample_value(v)}" for k, v in item.items() if k != "row")
             lines.append(f"row {item.get('row', '?')}: {cells}")
-    return "<br>".join(esc(line[:200]) for line in lines)
+    return "<br>".join(esc(line[:240]) for line in lines)
 
 
 def _quality(data: ReportData) -> str:
@@ -280,7 +327,10 @@ def _quality(data: ReportData) -> str:
         f"<td>{esc(FEED_TEXT.get(c['feed'], c['feed']))}</td><td class='file'>{esc(c['file_name'])}</td>"
         f"<td class='num'>{esc(c['version'])}</td><td>{'current' if c['is_current'] else 'superseded'}</td></tr>"
         for c in data.corrections)
-    corrections = ("<h3>Corrections: later versions of a period already reported</h3>"
+    corrections = ("<h3>Later versions: files that superseded data already received</h3>"
+                   '<p class="note">A correction of a month already reported becomes version 2, 3, …; the older '
+                   "version stays in <code>mart.submission_log</code>. Task registers are re-sent whole, so each "
+                   "register is a new version of the tasks it lists.</p>"
                    '<table class="compact"><thead><tr><th>Nhận / received</th><th>Đơn vị / unit</th>'
                    '<th>Báo cáo / feed</th><th>Tệp / file</th><th class="num">phiên bản / version</th>'
                    f"<th>trạng thái / state</th></tr></thead><tbody>{versions}</tbody></table>") if versions else ""
@@ -296,5 +346,5 @@ def render_page(data: ReportData) -> str:
               "font or image is loaded from elsewhere.</footer>")
     return ("<!DOCTYPE html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>Chỉ tiêu {data.year} — Lạng Sơn</title><style>{CSS}</style></head>"
+            f"<title>Chỉ tiêu {data.year} — {esc(data.unit_name(PROVINCE))}</title><style>{CSS}</style></head>"
             f"<body><main>{body}{footer}</main></body></html>\n")

@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from chitieu.catalog import read_catalog
@@ -38,7 +39,7 @@ class _Tags(HTMLParser):
 def _assert_safe_markup(html: str) -> None:
     """No element or attribute that runs code or loads anything; links stay inside the page."""
     tags = _Tags(html).tags
-    assert not {t for t, _ in tags} & {"script", "img", "iframe", "link", "object", "embed", "image", "use"} - {"use"}
+    assert not {t for t, _ in tags} & {"script", "img", "iframe", "link", "object", "embed", "image", "foreignobject"}
     for tag, attrs in tags:
         assert not [a for a in attrs if a.startswith("on") or a in ("src", "srcset", "action")], tag
         for name in ("href", "xlink:href"):
@@ -50,7 +51,7 @@ def _assert_offline(html: str) -> None:
     _assert_safe_markup(html)
     assert not re.search(r"https?:", html, re.I)
     assert "//" not in html
-    assert "@import" not in html and "url(" not in html
+    assert "@import" not in html and not re.search(r"url\((?!#)", html)
 
 
 # --- generator, no warehouse ------------------------------------------------------------------------------
@@ -126,6 +127,8 @@ def test_demo_loads_problems_and_a_correction_and_reports_every_target(env, engi
     for key in ("warehouse", "reader", "inbox", "submissions", "report"):
         assert key in result
     assert "chitieu warehouse --reader" in result["reader"]
+    assert result["warehouse"].startswith("postgresql://") and "***" not in result["warehouse"]
+    assert ":" not in result["warehouse"].split("://", 1)[1].split("@", 1)[0]  # no password
 
     with engine.connect() as conn:
         statuses = dict(conn.execute(sa.text("select status, count(*) from mart.submission_log group by 1")).all())
@@ -165,3 +168,16 @@ def test_report_on_an_empty_warehouse_writes_to_out(env, tmp_path):
     html = path.read_text(encoding="utf-8")
     assert html.count('data-status="no_data"') == len(read_catalog(CATALOG).targets)
     _assert_offline(html)
+
+
+def test_demo_refuses_an_inbox_holding_other_files(env):
+    from chitieu.config import load_settings
+    from chitieu.errors import ConfigError
+    from flows.demo import reset_demo_inbox
+
+    real = env["inbox"] / "XA_CHILANG" / "dossier" / "thang_01.csv"
+    real.parent.mkdir(parents=True)
+    real.write_text("unit_code,period\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="did not write"):
+        reset_demo_inbox.fn(load_settings())
+    assert real.exists()

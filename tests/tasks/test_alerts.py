@@ -9,8 +9,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from chitieu import alerting
 from chitieu.config import load_settings
-from chitieu.messages_vi import describe_check, format_value, problem_message
+from chitieu.messages_vi import Message, describe_check, format_value, problem_message
 from flows.ingest import ingest
 from tasks.alerts import send_alerts
 from tests.feeds import write_csv
@@ -194,6 +195,23 @@ def test_apprise_url_receives_every_alert(env, engine, smtp, monkeypatch):
     assert by_channel == [("apprise", "failed"), ("apprise", "sent"), ("smtp", "sent")]
     assert not any("secret" in a["recipient"] for a in _alerts(engine))
     assert len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize("replies,attempts,error", [
+    (["451 4.3.0 try again later"], 2, None),                        # transient: retried after a backoff
+    (["550 5.1.1 no such mailbox"], 1, "550"),                        # permanent: not retried
+    (["421 busy", "421 busy", "421 busy"], 3, "421"),                 # transient every time: gives up after 3
+])
+def test_smtp_retries_transient_refusals_only(replies, attempts, error):
+    waits: list[float] = []
+    with SmtpSink(rcpt_replies=replies) as sink:
+        channel = alerting.SmtpChannel(sink.url, "chitieu@localhost")
+        outgoing = alerting.Outgoing("k", "reminder", UNIT, "dossier", "2026-10", None, EMAIL,
+                                     Message("Tiêu đề", "Nội dung"))
+        made, last = alerting._with_backoff(lambda: channel.send(EMAIL, outgoing.message, outgoing), waits.append)
+    assert made == attempts and waits == list(alerting.BACKOFF_SECONDS[: attempts - 1])
+    assert (last is None) if error is None else (error in last)
+    assert len(sink.messages) == (1 if error is None else 0)
 
 
 # --- message rendering (no I/O) ---------------------------------------------------------------------

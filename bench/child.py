@@ -1,0 +1,93 @@
+"""One measured ingest pass in its own process; prints one JSON line (seconds, per-step seconds, peak RSS).
+
+Run by bench/run_all.py as `python bench/child.py --inbox DIR --as-of YYYY-MM-DD [--warm-gx] [--profile FILE]`
+with CHITIEU_HOME, CHITIEU_CATALOG and the Prefect settings in the environment. Imports (Python, Prefect,
+chitieu) happen before the clock starts: they are the fixed overhead that bench measures separately with
+`chitieu run` on an empty inbox. With --warm-gx, Great Expectations is imported and its context built first
+too (a one-off per process, reported on its own line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chitieu.runtime import quiet_environment  # noqa: E402
+
+quiet_environment()
+
+import flows.ingest as ingest_module  # noqa: E402
+
+_STEPS = ("discover_files", "classify_files", "parse_feed", "validate_feed", "load_submissions",
+          "record_duplicates", "record_landing", "derive_metrics", "send_alerts", "build_data_docs", "publish_run")
+
+
+def _timed(steps: dict[str, float], name: str, fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            steps[name] = steps.get(name, 0.0) + time.perf_counter() - started
+    return wrapper
+
+
+def _instrument(steps: dict[str, float]) -> None:
+    """Time each step of the flow: task bodies (their .fn) and the plain helpers the flow calls."""
+    for name in _STEPS:
+        obj = getattr(ingest_module, name, None)
+        if obj is None:
+            continue
+        if hasattr(obj, "fn"):
+            obj.fn = _timed(steps, name, obj.fn)
+        else:
+            setattr(ingest_module, name, _timed(steps, name, obj))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--inbox", required=True)
+    parser.add_argument("--as-of", required=True)
+    parser.add_argument("--warm-gx", action="store_true")
+    parser.add_argument("--profile")
+    args = parser.parse_args()
+    out: dict = {}
+    if args.warm_gx:
+        from tasks.validate import _gx_context
+
+        started = time.perf_counter()
+        _gx_context()
+        out["gx_warmup_s"] = round(time.perf_counter() - started, 3)
+    steps: dict[str, float] = {}
+    _instrument(steps)
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.005)
+        profiler.start()
+    started = time.perf_counter()
+    summary = ingest_module.ingest(inbox=args.inbox, as_of=dt.date.fromisoformat(args.as_of))
+    out["seconds"] = round(time.perf_counter() - started, 3)
+    if profiler is not None:
+        profiler.stop()
+        Path(args.profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+    out["steps"] = {k: round(v, 3) for k, v in steps.items()}
+    out["counts"] = summary.counts()
+    out["rows"] = sum(o.rows_total for o in summary.outcomes)
+    out["derive"] = summary.derive
+    out["maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print("BENCH " + json.dumps(out, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
