@@ -115,14 +115,17 @@ def write_disbursement_inbox(root: Path, units: list[str], total_rows: int = 1_0
     return Inbox(root, len(units), total_rows, size, copy_csv)
 
 
-def write_correction(root: Path, unit: str, rows_in_unit: int) -> Inbox:
-    """The unit's October file again with a tenth of its disbursed amounts raised: a one-unit correction."""
+def write_correction(root: Path, unit: str, rows_in_unit: int, variant: int = 1) -> Path:
+    """The unit's October file again with a tenth of its disbursed amounts raised: a one-unit correction.
+
+    Each `variant` is different bytes landing a day later than the previous one, so corrections can repeat.
+    """
     rows = _disbursement_rows(unit, rows_in_unit)
     for row in rows[::10]:
-        row[5] = min(row[4], row[5] + row[4] // 20)
-    size = _write(root / unit / "disbursement" / "giai_ngan_2026_10_dinh_chinh.csv", _header("disbursement", False),
-                  rows, ",", CORRECTION_LANDED)
-    return Inbox(root, 1, len(rows), size)
+        row[5] = min(row[4], row[5] + variant * row[4] // 50)
+    path = root / unit / "disbursement" / f"giai_ngan_2026_10_dinh_chinh_{variant}.csv"
+    _write(path, _header("disbursement", False), rows, ",", CORRECTION_LANDED + dt.timedelta(days=variant))
+    return path
 
 
 def write_dossier_inbox(root: Path, units: list[str], period: str = "2026-10") -> Inbox:

@@ -15,6 +15,7 @@ from chitieu.landing import LandedFile
 from chitieu.runs import finish_run, start_run
 from chitieu.warehouse import get_engine
 from flows.ingest import ACCEPTED, RunSummary
+from tasks.alerts import send_alerts
 from tasks.derive import derive_metrics
 from tasks.load import reload_submissions
 from tasks.parse import parse_feed
@@ -56,6 +57,7 @@ def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None
         verdicts = validate_feed(parsed, catalog, as_of, settings)
         summary.outcomes = reload_submissions(settings, parsed, verdicts, [sid for sid, _ in current])
     summary.derive = derive_metrics(settings, {(unit, feed)}, as_of)
+    summary.alerts = send_alerts(settings, [o.submission_id for o in summary.outcomes if o.submission_id])
     publish_run(summary)
     finish_run(engine, run_id, {"counts": summary.counts(), "derive": summary.derive,
                                 "accepted": sum(o.status in ACCEPTED for o in summary.outcomes)})

@@ -1,21 +1,27 @@
 -- After COPYing the facts of newly claimed submissions (:ids) of one feed:
--- 1. record which slices each submission carries,
+-- 1. record which slices each submission carries (computed from the parsed rows, so the fact table is not
+--    scanned: :slice_ids[i] carries :slice_keys[i] of period :slice_periods[i]),
 insert into audit.submission_slice (submission_id, slice_key, period)
-select distinct submission_id, slice_key, {period}
-from core.{fact_table}
-where submission_id = any(:ids);
+select submission_id, slice_key, period
+from unnest(cast(:slice_ids as bigint[]), cast(:slice_keys as text[]), cast(:slice_periods as text[]))
+     as s(submission_id, slice_key, period);
 
 -- 2. number each submission among the accepted ones of the same unit and feed sharing a slice,
-update audit.submission s
-set version = 1 + (
-    select count(distinct o.submission_id)
+with earlier as materialized (
+    select mine.submission_id, count(distinct o.submission_id) as versions
     from audit.submission_slice mine
-    join audit.submission_slice theirs on theirs.slice_key = mine.slice_key
-    join audit.submission o on o.submission_id = theirs.submission_id
-    where mine.submission_id = s.submission_id
-      and o.unit_code = s.unit_code and o.feed = s.feed
-      and o.status in ('loaded', 'loaded_with_warnings')
-      and (o.received_at, o.submission_id) < (s.received_at, s.submission_id))
+    join audit.submission me on me.submission_id = mine.submission_id
+    join audit.submission o
+      on o.unit_code = me.unit_code and o.feed = me.feed
+     and o.status in ('loaded', 'loaded_with_warnings')
+     and (o.received_at, o.submission_id) < (me.received_at, me.submission_id)
+    join audit.submission_slice theirs
+      on theirs.submission_id = o.submission_id and theirs.slice_key = mine.slice_key
+    where mine.submission_id = any(:ids)
+    group by mine.submission_id
+)
+update audit.submission s
+set version = 1 + coalesce((select e.versions from earlier e where e.submission_id = s.submission_id), 0)
 where s.submission_id = any(:ids);
 
 -- 3. make the newest accepted submission current for every slice of the touched units.

@@ -216,5 +216,6 @@ def test_comparators(env, engine, comparator, target, actual, status):
         conn.execute(sa.text("insert into core.metric_value (metric_code, unit_code, period, scope, numerator,"
                              " denominator, value) values ('online_dossier_rate', 'TTPVHCC', '2026-03', 'ytd',"
                              " :a, 100, :a)"), {"a": actual})
-        got = conn.scalar(sa.text("select status from mart.target_attainment where target_code = 'VP02_ONLINE_DOSSIER'"))
+        got = conn.scalar(sa.text(
+            "select status from mart.target_attainment where target_code = 'VP02_ONLINE_DOSSIER'"))
     assert got == status
