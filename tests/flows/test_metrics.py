@@ -18,10 +18,11 @@ DISB = ["project_code", "project_name", "unit_code", "project_group", "capital_p
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
-def _metrics(engine, metric: str) -> dict[tuple[str, str, str], tuple]:
+def _metrics(engine, metric: str, view: str = "metric_value") -> dict[tuple[str, str, str], tuple]:
+    scope = "scope" if view == "metric_value" else "'ytd' as scope"
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("select unit_code, period, scope, numerator, denominator, value"
-                                    " from mart.metric_value where metric_code = :m"), {"m": metric}).all()
+        rows = conn.execute(sa.text(f"select unit_code, period, {scope}, numerator, denominator, value"
+                                    f" from mart.{view} where metric_code = :m"), {"m": metric}).all()
     return {(r.unit_code, r.period, r.scope): (r.numerator, r.denominator, r.value) for r in rows}
 
 
@@ -84,8 +85,9 @@ def test_task_on_time_rate_at_month_ends_and_as_of(env, engine):
                ["T4", "VP_UBND", "open, not due", "2026-01-05", "2026-12-31", ""],
                ["T5", "VP_UBND", "early", "2026-02-01", "2026-12-31", "2026-02-10"]])
     ingest(as_of=AS_OF)
-    rate = _metrics(engine, "task_on_time_rate")
-    assert all(scope == "ytd" for _, _, scope in rate)
+    # the contract's view: a stock carries scope ytd and the as-of month only
+    assert set(_metrics(engine, "task_on_time_rate")) == {("VP_UBND", "2026-11", "ytd"), ("LANGSON", "2026-11", "ytd")}
+    rate = _metrics(engine, "task_on_time_rate", view="stock_metric_history")
     # 31 Jan: nothing completed or overdue -> NULL
     assert rate[("VP_UBND", "2026-01", "ytd")] == (0, 0, None)
     # 28 Feb: T5 done early -> 1 / 1
@@ -145,7 +147,8 @@ def test_disbursement_rate_uses_each_projects_latest_figure(env, engine):
     write_csv(env["inbox"], "XA_DONGDANG", "disbursement", "d.csv", DISB,
               [["Q1", "C", "XA_DONGDANG", "completed", 1000, 1000, "2026-06-30"]])
     ingest(as_of=AS_OF)
-    rate = _metrics(engine, "disbursement_rate")
+    assert {period for _, period, _ in _metrics(engine, "disbursement_rate")} == {"2026-11"}
+    rate = _metrics(engine, "disbursement_rate", view="stock_metric_history")
     assert rate[("XA_CHILANG", "2026-05", "ytd")][:2] == (200, 1000)
     assert rate[("XA_CHILANG", "2026-07", "ytd")][:2] == (500, 4000)
     assert rate[("XA_CHILANG", "2026-11", "ytd")][:2] == (700, 4000)
