@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--as-of", required=True)
     parser.add_argument("--warm-gx", action="store_true")
     parser.add_argument("--profile")
+    parser.add_argument("--skip", action="append", default=[], help="diagnostics: a step to replace by a no-op")
     args = parser.parse_args()
     out: dict = {}
     if args.warm_gx:
@@ -69,6 +70,8 @@ def main() -> None:
         out["gx_warmup_s"] = round(time.perf_counter() - started, 3)
     steps: dict[str, float] = {}
     _instrument(steps)
+    for name in args.skip:
+        getattr(ingest_module, name).fn = lambda *a, **k: None
     profiler = None
     if args.profile:
         from pyinstrument import Profiler
@@ -81,6 +84,7 @@ def main() -> None:
     if profiler is not None:
         profiler.stop()
         Path(args.profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+        profiler.last_session.save(str(Path(args.profile).with_suffix(".pyisession")))
     out["steps"] = {k: round(v, 3) for k, v in steps.items()}
     out["counts"] = summary.counts()
     out["rows"] = sum(o.rows_total for o in summary.outcomes)

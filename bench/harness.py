@@ -112,11 +112,8 @@ class Home:
         return warehouse_url(load_settings(self.env)).set(drivername="postgresql").render_as_string(False)
 
     def stop(self) -> None:
-        from pgserver._commands import pg_ctl
-
-        pgdata = self.path / "pgdata"
-        if (pgdata / "postmaster.pid").exists():
-            pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata)
+        """Stop this home's embedded PostgreSQL (as the user pgserver runs it as)."""
+        stop_postgres(self.path / "pgdata")
 
     def postgres_version(self) -> str:
         import psycopg
@@ -125,8 +122,16 @@ class Home:
             return conn.execute("show server_version").fetchone()[0]
 
 
+def stop_postgres(pgdata: Path) -> None:
+    from pgserver._commands import pg_ctl
+
+    if (pgdata / "postmaster.pid").exists():
+        user = "pgserver" if os.geteuid() == 0 else None  # pgserver never runs PostgreSQL as root
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+
+
 def run_child(home: Home, inbox: Path, as_of: str, *, warm_gx: bool = True, server: PrefectServer | None,
-              profile: Path | None = None) -> dict:
+              profile: Path | None = None, skip: tuple[str, ...] = ()) -> dict:
     """One measured in-process ingest pass in a fresh Python process; returns the child's JSON report."""
     env = dict(home.env)
     if server is not None:
@@ -136,6 +141,8 @@ def run_child(home: Home, inbox: Path, as_of: str, *, warm_gx: bool = True, serv
         args.append("--warm-gx")
     if profile is not None:
         args += ["--profile", str(profile)]
+    for step in skip:
+        args += ["--skip", step]
     proc = subprocess.run(args, env=env, capture_output=True, text=True)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")), None)
     if proc.returncode != 0 or line is None:

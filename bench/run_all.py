@@ -147,7 +147,7 @@ def main() -> None:
             empty_runs = [run_child(small_home, empty, AS_OF, server=server) for _ in range(args.repeats)]
             files_run = run_child(small_home, dossier.root, AS_OF, server=server,
                                   profile=profiles / "small_files.txt" if profiles else None)
-            _say(f"    empty {', '.join(f'{r['seconds']:.2f}' for r in empty_runs)} s; "
+            _say(f"    empty {_seconds([r['seconds'] for r in empty_runs])} s; "
                  f"{dossier.files} files {files_run['seconds']:.2f} s {files_run['counts']}")
             results["small"] = {"empty": empty_runs, "files": files_run, "n": dossier.files}
     finally:
@@ -166,6 +166,10 @@ def main() -> None:
 
 
 # --- the report ---------------------------------------------------------------------------------
+
+
+def _seconds(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
 
 
 def _ok(met: bool) -> str:
@@ -234,7 +238,7 @@ def render(r: dict) -> str:
         "already in memory, into a table without index or key, in the same database (median of "
         f"{len(r['floor'])}: {', '.join(f'{t:.2f}' for t in r['floor'])} s).",
         "- **2**: the same kind of process on a fresh warehouse: one pass over the 3,321 files, and passes over an "
-        f"empty inbox ({', '.join(f'{x['seconds']:.2f}' for x in r['small']['empty'])} s); files/s = files / "
+        f"empty inbox ({_seconds([x['seconds'] for x in r['small']['empty']])} s); files/s = files / "
         "(pass − empty pass).",
         "- **3**: one new file for one commune (a correction of its October figures: supersedes its first version) "
         "on the national warehouse and on a warehouse with the same catalog holding only that commune's first "
@@ -257,8 +261,8 @@ def render(r: dict) -> str:
     for name, seconds in sorted(steps.items(), key=lambda kv: -kv[1]):
         lines.append(f"| {name} | {seconds:.2f} |")
     lines.append(f"| flow and task orchestration (Prefect), bookkeeping | {big['seconds'] - sum(steps.values()):.2f} |")
-    lines += ["", "Correction on the national warehouse (first repeat), per step:", "", "| step | national | near-empty |",
-              "|---|---|---|"]
+    lines += ["", "Correction on the national warehouse (first repeat), per step:", "",
+              "| step | national | near-empty |", "|---|---|---|"]
     first_nat, first_near = r["corrections"][0]
     for name in sorted(first_nat["steps"], key=lambda k: -first_nat["steps"][k]):
         lines.append(f"| {name} | {first_nat['steps'][name]:.3f} | {first_near['steps'].get(name, 0):.3f} |")

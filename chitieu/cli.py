@@ -29,14 +29,22 @@ def _as_of(value: str | None) -> dt.date:
 
 def _fail(exc: BaseException) -> None:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    typer.echo(f"chitieu: {message}", err=True)
+    typer.echo(f"chitieu: {_printable(message)}", err=True)
     raise typer.Exit(1)
 
 
 def _guard(fn):
-    """Run a command; chitieu's own errors and database outages end with one line on stderr."""
+    """Run a command; chitieu's own errors, database outages and unexpected failures end with one line on stderr.
+
+    Flow and task run logs (with their tracebacks) still go to the Prefect API, not to the terminal."""
+    import logging
+
     import sqlalchemy as sa
 
+    run_loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    propagate = [logger.propagate for logger in run_loggers]
+    for logger in run_loggers:
+        logger.propagate = False
     try:
         return fn()
     except ChitieuError as exc:
@@ -45,6 +53,29 @@ def _guard(fn):
         _fail(ChitieuError(f"warehouse unavailable: {str(exc.orig or exc).strip().splitlines()[0]}"))
     except sa.exc.SQLAlchemyError as exc:
         _fail(ChitieuError(f"warehouse error: {str(exc.orig or exc).strip().splitlines()[0]}"))
+    except Exception as exc:  # a bug: one line here, the traceback is in the flow run's logs
+        _fail(ChitieuError(f"unexpected {type(exc).__name__}: {exc} (see the Prefect flow run logs)"))
+    finally:
+        for logger, value in zip(run_loggers, propagate, strict=True):
+            logger.propagate = value
+
+
+def _printable(text: str) -> str:
+    """Text safe for a terminal: control characters (escape sequences, line breaks) shown escaped, never sent."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def _print_summary(summary) -> None:
+    """The summary table; file names and cell values come from units, so no control character reaches the terminal."""
+    from dataclasses import replace
+
+    from chitieu.summary import print_summary
+
+    outcomes = [replace(o, file_name=_printable(o.file_name),
+                        failures=[replace(f, message=_printable(f.message)) for f in o.failures])
+                for o in summary.outcomes]
+    skipped = [replace(s, rel_path=_printable(s.rel_path), reason=_printable(s.reason)) for s in summary.skipped]
+    print_summary(replace(summary, outcomes=outcomes, skipped=skipped))
 
 
 @app.command()
@@ -62,14 +93,13 @@ def init() -> None:
 def run(inbox: Path = typer.Option(None, help="Landing zone (default $CHITIEU_INBOX or ./data/inbox)."),
         as_of: str = typer.Option(None, "--as-of", help="Evaluation date YYYY-MM-DD (default today).")) -> None:
     """One ingest pass: discover, parse, validate, load, derive, alert; prints a summary table."""
-    from chitieu.summary import print_summary
     from flows.ingest import ingest
 
     day = _as_of(as_of)
     if inbox is not None and not inbox.is_dir():
         raise typer.BadParameter(f"{inbox} is not a folder", param_hint="--inbox")
     summary = _guard(lambda: ingest(inbox=str(inbox) if inbox else None, as_of=day))
-    print_summary(summary)
+    _print_summary(summary)
     if summary.alerts:
         typer.echo("alerts: " + ", ".join(f"{k}: {v}" for k, v in summary.alerts.items()))
     if summary.data_docs:
@@ -83,14 +113,13 @@ def rerun(unit: str = typer.Option(..., "--unit", help="Unit code."),
           as_of: str = typer.Option(None, "--as-of", help="Evaluation date YYYY-MM-DD (default today).")) -> None:
     """Reprocess a unit's current files of a feed and re-derive what depends on them."""
     from chitieu.config import FEEDS
-    from chitieu.summary import print_summary
     from flows.rerun import rerun as rerun_flow
 
     if feed not in FEEDS:
         raise typer.BadParameter(f"{feed!r} is not one of {', '.join(FEEDS)}", param_hint="--feed")
     day = _as_of(as_of)
     summary = _guard(lambda: rerun_flow(unit=unit, feed=feed, period=period, as_of=day))
-    print_summary(summary)
+    _print_summary(summary)
 
 
 @app.command()

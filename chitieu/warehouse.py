@@ -93,6 +93,13 @@ def warehouse_url(settings: Settings) -> URL:
 
 
 _ENGINES: dict[str, Engine] = {}
+_SECRET_QUERY_KEYS = ("password", "sslpassword")
+
+
+def _shown(url: URL) -> str:
+    """The URL for messages: passwords hidden, in the user part and in the query string (libpq takes both)."""
+    secrets_in_query = {k: "***" for k in url.query if k.lower() in _SECRET_QUERY_KEYS}
+    return url.update_query_dict(secrets_in_query).render_as_string(hide_password=True)
 
 
 def get_engine(settings: Settings, *, retries: int = 3) -> Engine:
@@ -113,7 +120,7 @@ def get_engine(settings: Settings, *, retries: int = 3) -> Engine:
         except sa.exc.OperationalError as exc:
             if attempt == retries:
                 reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-                raise WarehouseUnavailable(f"warehouse unreachable at {url.render_as_string()}: {reason}") from None
+                raise WarehouseUnavailable(f"warehouse unreachable at {_shown(url)}: {reason}") from None
             time.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")

@@ -11,7 +11,7 @@ from prefect import flow, runtime
 from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS, Settings, load_settings
 from chitieu.landing import SkippedPath
-from chitieu.runs import finish_run, record_landing, start_run
+from chitieu.runs import finish_run, interrupted_runs, record_landing, release_leases, start_run
 from chitieu.warehouse import get_engine
 from tasks.alerts import send_alerts
 from tasks.data_docs import build_data_docs
@@ -61,7 +61,7 @@ def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.da
     return outcomes
 
 
-@flow(name="ingest")
+@flow(name="ingest", on_failure=[release_leases], on_crashed=[release_leases])
 def ingest(inbox: str | None = None, as_of: dt.date | None = None) -> RunSummary:
     """One pass: every new file is loaded or rejected with its reasons; other units' files are unaffected."""
     settings = load_settings()
@@ -70,6 +70,8 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None) -> RunSummary
     catalog = read_catalog(settings.catalog_dir)
     engine = get_engine(settings)
     run_id = start_run(engine, "run", as_of, str(inbox_path), str(runtime.flow_run.id or ""))
+    # runs killed before they finished: their loads committed, their derive and alerts may not have
+    interrupted, orphans = interrupted_runs(engine, run_id)
 
     # --- discover ---------------------------------------------------------------------
     files, skipped = discover_files(inbox_path, catalog.submitter_codes)
@@ -87,13 +89,14 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None) -> RunSummary
     # --- derive -----------------------------------------------------------------------
     dirty = {(o.unit_code, o.feed) for o in outcomes if o.status in ACCEPTED}
     summary = RunSummary(run_id, as_of, outcomes, discovery.skipped, len(discovery.seen))
-    summary.derive = derive_metrics(settings, dirty, as_of)
+    summary.derive = derive_metrics(settings, dirty, as_of, everything=bool(interrupted))
 
     # --- alert and publish ------------------------------------------------------------
-    submitted = [o.submission_id for o in outcomes if o.submission_id]
+    submitted = [o.submission_id for o in outcomes if o.submission_id] + orphans
     summary.alerts = send_alerts(settings, submitted)
     summary.data_docs = build_data_docs(settings, submitted)
     publish_run(summary)
     finish_run(engine, run_id, {"counts": summary.counts(), "skipped": len(summary.skipped),
-                                "seen": summary.seen, "derive": summary.derive, "alerts": summary.alerts})
+                                "seen": summary.seen, "derive": summary.derive, "alerts": summary.alerts,
+                                "recovered_runs": interrupted}, recovered=interrupted)
     return summary

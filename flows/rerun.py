@@ -12,7 +12,7 @@ from chitieu.catalog import read_catalog
 from chitieu.config import load_settings
 from chitieu.errors import ConfigError
 from chitieu.landing import LandedFile
-from chitieu.runs import finish_run, start_run
+from chitieu.runs import finish_run, release_leases, start_run
 from chitieu.warehouse import get_engine
 from flows.ingest import ACCEPTED, RunSummary
 from tasks.alerts import send_alerts
@@ -36,7 +36,7 @@ def _current_files(engine: sa.Engine, unit: str, feed: str, period: str | None) 
                                          r.received_at)) for r in rows]
 
 
-@flow(name="rerun")
+@flow(name="rerun", on_failure=[release_leases], on_crashed=[release_leases])
 def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None = None) -> RunSummary:
     """Re-parse and re-validate the unit's current files with today's catalog and rules; re-derive."""
     settings = load_settings()

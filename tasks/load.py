@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
@@ -20,12 +23,13 @@ from chitieu.config import Settings
 from chitieu.feeds import feed_spec
 from chitieu.landing import LandedFile
 from chitieu.warehouse import get_engine, read_sql
-from tasks.parse import ParsedFeed
+from tasks.parse import MAX_FILE_BYTES, ParsedFeed
 from tasks.validate import CheckFailure, FileVerdict
 
 __all__ = ["SubmissionOutcome", "archive_file", "load_submissions", "record_duplicates"]
 
 BATCH_ROWS = 250_000
+REJECTED_BATCH = 1_000  # rejected files recorded per transaction
 _log = logging.getLogger(__name__)
 _ACCEPTED = ("loaded", "loaded_with_warnings")
 
@@ -51,25 +55,22 @@ def archive_file(landed: LandedFile, archive_dir: Path) -> Path:
     target = archive_dir / landed.sha256[:2] / f"{landed.sha256}{landed.extension}"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
+        tmp = target.with_suffix(f"{target.suffix}.{os.getpid()}.part")  # concurrent runs never share a tmp
         shutil.copyfile(landed.path, tmp)
         tmp.replace(target)
     return target
 
 
 def _lock_units(conn: sa.Connection, feed: str, units: set[str]) -> None:
-    for unit in sorted(units):
-        conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{unit}/{feed}"})
-
-
-_PERIOD_EXPR = {"dossier": "period", "admin_ops": "period", "indicator": "period",
-                "disbursement": "slice_key", "tasks": "null::text"}
+    """Serialise loads of the same unit and feed (in sorted order, so concurrent runs cannot deadlock)."""
+    conn.execute(sa.text(
+        "select pg_advisory_xact_lock(hashtext(k.key)) from unnest(cast(:keys as text[])) with ordinality"
+        " as k(key, ord) order by k.ord"), {"keys": [f"{unit}/{feed}" for unit in sorted(units)]})
 
 
 def after_facts_sql(feed: str) -> str:
     """The post-COPY script for a feed: slices, versions, current slices."""
-    return read_sql("load/after_facts.sql").format(
-        fact_table=f"fact_{feed}", period=_PERIOD_EXPR[feed], refresh_current=read_sql("load/refresh_current.sql"))
+    return read_sql("load/after_facts.sql").format(refresh_current=read_sql("load/refresh_current.sql"))
 
 
 def _run_script(conn: sa.Connection, script: str, params: dict) -> None:
@@ -92,19 +93,66 @@ def _copy_facts(conn: sa.Connection, feed: str, facts: pd.DataFrame) -> None:
     pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     columns = ", ".join(facts.columns)
     cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(f"copy core.fact_{feed} ({columns}) from stdin with (format csv)") as copy:
-        copy.write(buffer.getbuffer())
+    statement = f"copy core.fact_{feed} ({columns}) from stdin with (format csv)"
+    try:
+        with cursor.copy(statement) as copy:
+            copy.write(buffer.getbuffer())
+    except psycopg.Error as exc:  # raw psycopg here: wrap it as SQLAlchemy would (DataError, OperationalError...)
+        raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
-def _periods(parsed: ParsedFeed, idx: int) -> list[str]:
-    rows = parsed.rows[parsed.rows["_file"] == idx]
-    if "period" in rows:
-        values = rows["period"]
-    elif parsed.feed == "disbursement":
-        values = rows["_slice"]
-    else:
-        return []
-    return sorted({str(v) for v in values.dropna()})
+# --- what each file carries, computed once per feed (not once per file) ----------------------------
+
+
+def _distinct_per_file(files: np.ndarray, *columns: pd.Series) -> dict[int, list[tuple]]:
+    """For each file index, the distinct tuples of `columns` values among its rows (None for a missing value)."""
+    codes, uniques = [files.astype(np.int64)], []
+    for column in columns:
+        column_codes, column_uniques = pd.factorize(column, use_na_sentinel=True)
+        codes.append(column_codes.astype(np.int64))
+        uniques.append(list(column_uniques))
+    out: dict[int, list[tuple]] = {}
+    for file_idx, *value_codes in np.unique(np.stack(codes, axis=1), axis=0).tolist():
+        out.setdefault(file_idx, []).append(tuple(None if c < 0 else u[c] for c, u in zip(value_codes, uniques,
+                                                                                             strict=True)))
+    return out
+
+
+_SLICE_PERIOD = {"dossier": "period", "admin_ops": "period", "indicator": "period", "disbursement": "_slice"}
+
+
+class _Carried:
+    """Per file of a parsed feed, computed once: the periods it reports and the (slice, period) pairs it carries."""
+
+    def __init__(self, parsed: ParsedFeed):
+        rows = parsed.rows
+        files = rows["_file"].to_numpy()
+        if "period" in rows:
+            values = rows["period"]
+        elif parsed.feed == "disbursement":
+            values = rows["_slice"]
+        else:
+            values = None
+        self.periods: dict[int, list[str]] = {} if values is None else {
+            f: sorted({str(v) for (v,) in vs if v is not None}) for f, vs in _distinct_per_file(files, values).items()}
+        period_column = _SLICE_PERIOD.get(parsed.feed)
+        if period_column is None:
+            self._slices = _distinct_per_file(files, rows["_slice"])
+        else:
+            self._slices = _distinct_per_file(files, rows["_slice"], rows[period_column])
+
+    def slice_params(self, claimed: dict[int, int]) -> dict[str, list]:
+        """Bind parameters of after_facts.sql for the claimed files (file index -> submission id)."""
+        ids, keys, periods = [], [], []
+        for idx, sid in claimed.items():
+            for slice_key, *period in self._slices.get(idx, []):
+                ids.append(sid)
+                keys.append(None if slice_key is None else str(slice_key))
+                periods.append(str(period[0]) if period and period[0] is not None else None)
+        return {"slice_ids": ids, "slice_keys": keys, "slice_periods": periods}
+
+
+# --- recording submissions --------------------------------------------------------------------------
 
 
 def _failures_json(failures: list[CheckFailure]) -> list[dict]:
@@ -113,40 +161,47 @@ def _failures_json(failures: list[CheckFailure]) -> list[dict]:
              "sample": json.dumps(f.sample, ensure_ascii=False), "message": f.message} for f in failures]
 
 
-def _insert_checks(conn: sa.Connection, submission_id: int, failures: list[CheckFailure]) -> None:
-    if failures:
+def _insert_checks(conn: sa.Connection, failures_by_submission: dict[int, list[CheckFailure]]) -> None:
+    rows = [{"submission_id": sid, **f} for sid, failures in failures_by_submission.items()
+            for f in _failures_json(failures)]
+    if rows:
         conn.execute(sa.text(
             "insert into audit.check_result (submission_id, expectation, severity, column_name, failed_rows,"
             " failed_row_numbers, sample, message) values (:submission_id, :expectation, :severity, :column_name,"
-            " :failed_rows, :failed_row_numbers, cast(:sample as jsonb), :message)"),
-            [{"submission_id": submission_id, **f} for f in _failures_json(failures)])
+            " :failed_rows, :failed_row_numbers, cast(:sample as jsonb), :message)"), rows)
 
 
-def _insert_submission(conn: sa.Connection, landed: LandedFile, verdict: FileVerdict, periods: list[str],
-                       run_id: int | None, archive: str | None) -> int | None:
-    """Claim the content for this unit/feed; None when another run already holds it."""
-    return conn.execute(sa.text(read_sql("load/insert_submission.sql")), {
-        "unit_code": landed.unit_code, "feed": landed.feed, "file_name": landed.rel_path,
-        "sha256": landed.sha256, "size_bytes": landed.size_bytes, "received_at": landed.received_at,
-        "run_id": run_id, "status": verdict.status, "rows_total": verdict.rows_total,
-        "rows_failed": verdict.rows_failed, "archive_path": archive, "periods": periods,
-        "message": "; ".join(f.message for f in verdict.failures)[:4000] or None,
-    }).scalar()
+def _message(verdict: FileVerdict) -> str | None:
+    return "; ".join(f.message for f in verdict.failures)[:4000] or None
+
+
+def _insert_submissions(conn: sa.Connection, parsed: ParsedFeed, batch: list[int], verdicts: dict[int, FileVerdict],
+                        carried: _Carried, run_id: int | None, archives: dict[int, str]) -> dict[int, int]:
+    """Claim the files' contents for their unit and feed in one statement; file index -> submission id of those
+    claimed (a file whose content a concurrent run already holds is not)."""
+    rows = []
+    for ord_, idx in enumerate(batch):
+        landed, verdict = parsed.files[idx], verdicts[idx]
+        rows.append({"ord": ord_, "unit_code": landed.unit_code, "feed": landed.feed, "file_name": landed.rel_path,
+                     "sha256": landed.sha256, "size_bytes": landed.size_bytes,
+                     "received_at": landed.received_at.isoformat(), "status": verdict.status,
+                     "rows_total": verdict.rows_total, "rows_failed": verdict.rows_failed,
+                     "archive_path": archives.get(idx), "periods": carried.periods.get(idx, []),
+                     "message": _message(verdict)})
+    by_key = {(parsed.files[idx].unit_code, parsed.files[idx].feed, parsed.files[idx].sha256): idx for idx in batch}
+    returned = conn.execute(sa.text(read_sql("load/insert_submissions.sql")),
+                            {"rows": json.dumps(rows, ensure_ascii=False), "run_id": run_id}).all()
+    return {by_key[(r.unit_code, r.feed, r.sha256)]: r.submission_id for r in returned}
 
 
 def _load_batch(engine: sa.Engine, parsed: ParsedFeed, batch: list[int], verdicts: dict[int, FileVerdict],
-                run_id: int | None, archives: dict[int, str]) -> dict[int, int]:
+                carried: _Carried, run_id: int | None, archives: dict[int, str]) -> dict[int, int]:
     """Load accepted files of one batch atomically; return file index -> submission id claimed."""
     spec = feed_spec(parsed.feed)
     fact_columns = spec.names
-    claimed: dict[int, int] = {}
     with engine.begin() as conn:
         _lock_units(conn, parsed.feed, {parsed.files[i].unit_code for i in batch})
-        for idx in batch:
-            sid = _insert_submission(conn, parsed.files[idx], verdicts[idx], _periods(parsed, idx), run_id,
-                                     archives.get(idx))
-            if sid is not None:
-                claimed[idx] = sid
+        claimed = _insert_submissions(conn, parsed, batch, verdicts, carried, run_id, archives)
         if not claimed:
             return claimed
         rows = parsed.rows[parsed.rows["_file"].isin(list(claimed))]
@@ -155,20 +210,19 @@ def _load_batch(engine: sa.Engine, parsed: ParsedFeed, batch: list[int], verdict
         facts.insert(0, "slice_key", rows["_slice"].to_numpy())
         facts.insert(0, "submission_id", rows["_file"].map(claimed).to_numpy())
         _copy_facts(conn, parsed.feed, facts)
-        ids = sorted(claimed.values())
-        _run_script(conn, after_facts_sql(parsed.feed), {"ids": ids})
-        for idx, sid in claimed.items():
-            _insert_checks(conn, sid, verdicts[idx].failures)
+        _run_script(conn, after_facts_sql(parsed.feed), {"ids": sorted(claimed.values()),
+                                                          **carried.slice_params(claimed)})
+        _insert_checks(conn, {sid: verdicts[idx].failures for idx, sid in claimed.items()})
     return claimed
 
 
-def _load_rejected(engine: sa.Engine, parsed: ParsedFeed, idx: int, verdict: FileVerdict, run_id: int | None,
-                   archive: str | None) -> int | None:
+def _load_rejected(engine: sa.Engine, parsed: ParsedFeed, batch: list[int], verdicts: dict[int, FileVerdict],
+                   carried: _Carried, run_id: int | None, archives: dict[int, str]) -> dict[int, int]:
+    """Record rejected files (no facts) with their failed checks; file index -> submission id claimed."""
     with engine.begin() as conn:
-        sid = _insert_submission(conn, parsed.files[idx], verdict, _periods(parsed, idx), run_id, archive)
-        if sid is not None:
-            _insert_checks(conn, sid, verdict.failures)
-    return sid
+        claimed = _insert_submissions(conn, parsed, batch, verdicts, carried, run_id, archives)
+        _insert_checks(conn, {sid: verdicts[idx].failures for idx, sid in claimed.items()})
+    return claimed
 
 
 def _batches(parsed: ParsedFeed, indices: list[int]) -> list[list[int]]:
@@ -191,58 +245,59 @@ def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int,
                      run_id: int | None) -> list[SubmissionOutcome]:
     """Record every file of the feed; facts of accepted files land whole or not at all."""
     engine, archive_dir = get_engine(settings), settings.archive_dir
-    archives = {idx: str(archive_file(f, archive_dir)) for idx, f in enumerate(parsed.files)}
+    archives = {idx: str(archive_file(f, archive_dir)) for idx, f in enumerate(parsed.files)
+                if f.size_bytes <= MAX_FILE_BYTES}  # a file refused for its size is not copied (disk filling)
+    carried = _Carried(parsed)
     outcomes: dict[int, SubmissionOutcome] = {}
     accepted = [i for i in range(len(parsed.files)) if verdicts[i].status in _ACCEPTED]
     for batch in _batches(parsed, accepted):
         try:
-            claimed = _load_batch(engine, parsed, batch, verdicts, run_id, archives)
+            claimed = _load_batch(engine, parsed, batch, verdicts, carried, run_id, archives)
         except sa.exc.OperationalError:
             raise  # transient: the task's retries take it from here; nothing of the batch committed
         except sa.exc.DBAPIError as exc:
-            if len(batch) == 1:
-                reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-                failure = CheckFailure("load_failed", "error", None, [], [], f"database refused the rows: {reason}",
-                                       f"Cơ sở dữ liệu từ chối số liệu: {reason}")
-                verdicts[batch[0]] = FileVerdict("rejected", verdicts[batch[0]].rows_total, [failure])
-                sid = _load_rejected(engine, parsed, batch[0], verdicts[batch[0]], run_id, archives[batch[0]])
-                claimed = {}
-                if sid is not None:
-                    outcomes[batch[0]] = _outcome(parsed, batch[0], sid, verdicts[batch[0]])
-            else:  # isolate the file the database refuses; the others still load
-                claimed = {}
-                for idx in batch:
-                    claimed.update(_load_batch_or_reject(engine, parsed, idx, verdicts, run_id, archives, outcomes))
+            claimed = {}  # isolate the file the database refuses; the others still load
+            for idx in batch:
+                if len(batch) == 1:
+                    _reject_refused(engine, parsed, idx, exc, verdicts, carried, run_id, archives, outcomes)
+                    break
+                claimed.update(_load_file_or_reject(engine, parsed, idx, verdicts, carried, run_id, archives,
+                                                    outcomes))
         for idx, sid in claimed.items():
-            outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx])
-    for idx in range(len(parsed.files)):
-        if verdicts[idx].status == "rejected" and idx not in outcomes:
-            sid = _load_rejected(engine, parsed, idx, verdicts[idx], run_id, archives[idx])
-            if sid is not None:
-                outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx])
+            outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx], carried)
+    rejected = [idx for idx in range(len(parsed.files)) if verdicts[idx].status == "rejected" and idx not in outcomes]
+    for start in range(0, len(rejected), REJECTED_BATCH):
+        claimed = _load_rejected(engine, parsed, rejected[start:start + REJECTED_BATCH], verdicts, carried, run_id,
+                                 archives)
+        for idx, sid in claimed.items():
+            outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx], carried)
     return [outcomes[i] for i in sorted(outcomes)]
 
 
-def _load_batch_or_reject(engine, parsed, idx, verdicts, run_id, archives, outcomes) -> dict[int, int]:
+def _load_file_or_reject(engine, parsed, idx, verdicts, carried, run_id, archives, outcomes) -> dict[int, int]:
+    """Load one file on its own; when the database refuses its rows, record it as rejected with the reason."""
     try:
-        return _load_batch(engine, parsed, [idx], verdicts, run_id, archives)
+        return _load_batch(engine, parsed, [idx], verdicts, carried, run_id, archives)
     except sa.exc.OperationalError:
         raise
     except sa.exc.DBAPIError as exc:
-        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-        verdicts[idx] = FileVerdict("rejected", verdicts[idx].rows_total, [CheckFailure(
-            "load_failed", "error", None, [], [], f"database refused the rows: {reason}",
-            f"Cơ sở dữ liệu từ chối số liệu: {reason}")])
-        sid = _load_rejected(engine, parsed, idx, verdicts[idx], run_id, archives[idx])
-        if sid is not None:
-            outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx])
+        _reject_refused(engine, parsed, idx, exc, verdicts, carried, run_id, archives, outcomes)
         return {}
 
 
-def _outcome(parsed: ParsedFeed, idx: int, sid: int, verdict: FileVerdict) -> SubmissionOutcome:
+def _reject_refused(engine, parsed, idx, exc, verdicts, carried, run_id, archives, outcomes) -> None:
+    reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+    verdicts[idx] = FileVerdict("rejected", verdicts[idx].rows_total, [CheckFailure(
+        "load_failed", "error", None, [], [], f"database refused the rows: {reason}",
+        f"Cơ sở dữ liệu từ chối số liệu: {reason}")])
+    for i, sid in _load_rejected(engine, parsed, [idx], verdicts, carried, run_id, archives).items():
+        outcomes[i] = _outcome(parsed, i, sid, verdicts[i], carried)
+
+
+def _outcome(parsed: ParsedFeed, idx: int, sid: int, verdict: FileVerdict, carried: _Carried) -> SubmissionOutcome:
     landed = parsed.files[idx]
     return SubmissionOutcome(sid, landed.unit_code, landed.feed, landed.rel_path, verdict.status,
-                             verdict.rows_total, verdict.rows_failed, _periods(parsed, idx), verdict.failures,
+                             verdict.rows_total, verdict.rows_failed, carried.periods.get(idx, []), verdict.failures,
                              landed.sha256)
 
 
@@ -269,6 +324,7 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
     engine = get_engine(settings)
     outcomes = []
     spec = feed_spec(parsed.feed)
+    carried = _Carried(parsed)
     for idx, sid in enumerate(submission_ids):
         verdict = verdicts[idx]
         with engine.begin() as conn:
@@ -283,8 +339,8 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
                 " version = case when :status = 'rejected' then null else version end"
                 " where submission_id = :sid"),
                 {"sid": sid, "status": verdict.status, "rows_total": verdict.rows_total,
-                 "rows_failed": verdict.rows_failed, "periods": _periods(parsed, idx),
-                 "message": "; ".join(f.message for f in verdict.failures)[:4000] or None})
+                 "rows_failed": verdict.rows_failed, "periods": carried.periods.get(idx, []),
+                 "message": _message(verdict)})
             if verdict.status in _ACCEPTED:
                 rows = parsed.rows[parsed.rows["_file"] == idx]
                 facts = rows[spec.names].copy()
@@ -292,9 +348,9 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
                 facts.insert(0, "slice_key", rows["_slice"].to_numpy())
                 facts.insert(0, "submission_id", sid)
                 _copy_facts(conn, parsed.feed, facts)
-                _run_script(conn, after_facts_sql(parsed.feed), {"ids": [sid]})
+                _run_script(conn, after_facts_sql(parsed.feed), {"ids": [sid], **carried.slice_params({idx: sid})})
             else:
                 _run_script(conn, read_sql("load/refresh_current.sql"), {"ids": [sid]})
-            _insert_checks(conn, sid, verdict.failures)
-        outcomes.append(_outcome(parsed, idx, sid, verdict))
+            _insert_checks(conn, {sid: verdict.failures})
+        outcomes.append(_outcome(parsed, idx, sid, verdict, carried))
     return outcomes

@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -21,6 +25,7 @@ __all__ = ["ParsedFeed", "parse_feed", "read_file"]
 
 MAX_FILE_BYTES = 150 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
+MAX_XLSX_CELLS = 10_000_000  # cells of the first sheet as read (rows padded to the widest so far)
 MAX_TEXT_CHARS = 2000
 HEADER_SEARCH_ROWS = 10
 
@@ -52,11 +57,17 @@ def _decode(data: bytes, name: str) -> str:
                                  "save it as UTF-8 CSV", row=line, check="file_encoding") from None
 
 
-def _read_csv(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
+def _csv_text(data: bytes, name: str) -> tuple[str, str, list[str]]:
+    """Decoded text, separator (`;` or `,`, whichever the header line has more of) and header fields."""
     text = _decode(data, name)
     first_line = text.split("\n", 1)[0]
     sep = ";" if first_line.count(";") > first_line.count(",") else ","
     header = next(csv.reader([first_line], delimiter=sep), [])
+    return text, sep, header
+
+
+def _read_csv(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
+    text, sep, header = _csv_text(data, name)
     _check_field_counts(text, sep, len(header), name)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
@@ -67,6 +78,12 @@ def _read_csv(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
         raise FileRejected(name, "file is empty", check="file_not_empty") from None
     frame.columns = header if len(header) == frame.shape[1] else frame.columns
     return list(frame.columns), frame, 2
+
+
+def _field_count_error(name: str, fields: int, expected: int, line: int) -> FileRejected:
+    hint = "truncated row?" if fields < expected else "unquoted separator in a value?"
+    return FileRejected(name, f"row has {fields} fields where the header has {expected} ({hint})",
+                        row=line, check="file_structure")
 
 
 def _check_field_counts(text: str, sep: str, expected: int, name: str) -> None:
@@ -81,10 +98,40 @@ def _check_field_counts(text: str, sep: str, expected: int, name: str) -> None:
     wrong.iloc[0] = False
     if wrong.any():
         line = int(wrong.to_numpy().nonzero()[0][0])
-        fields = int(counts.iloc[line]) + 1
-        hint = "truncated row?" if fields < expected else "unquoted separator in a value?"
-        raise FileRejected(name, f"row has {fields} fields where the header has {expected} ({hint})",
-                           row=line + 1, check="file_structure")
+        raise _field_count_error(name, int(counts.iloc[line]) + 1, expected, line + 1)
+
+
+# Quotes and line breaks other than \n and \r\n need the full CSV reader (pandas) and the guard above.
+_NEEDS_FULL_READER = re.compile('["\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]')
+
+
+def _split_csv(text: str, sep: str, name: str) -> tuple[list[str], list[list[str]]] | None:
+    """Header and data rows of a plain CSV by splitting lines and fields, exactly as the full reader and its
+    field-count guard would read it (lines of only spaces and tabs are skipped; a row with the wrong number of
+    fields is refused with its line number); None when the text needs the full reader."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if _NEEDS_FULL_READER.search(text):
+        return None
+    lines = text.split("\n")
+    if not lines[0].strip(" \t"):
+        return None
+    header = lines[0].split(sep)
+    width = len(header)
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):  # physical line numbers, as the guard reports them
+        fields = line.split(sep)
+        if len(fields) == width and width > 1:
+            rows.append(fields)
+        elif not line.strip(" \t"):
+            continue                                  # a blank line: skipped
+        elif not line.strip():
+            return None                               # blank to the guard but a row to pandas: let them decide
+        elif len(fields) != width:
+            raise _field_count_error(name, len(fields), width, number)
+        else:
+            rows.append(fields)
+    return header, rows
 
 
 def _read_json(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
@@ -93,6 +140,8 @@ def _read_json(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
     except json.JSONDecodeError as exc:
         raise FileRejected(name, f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                            row=exc.lineno, check="file_structure") from None
+    except (ValueError, RecursionError) as exc:  # nesting too deep, an integer of thousands of digits
+        raise FileRejected(name, f"invalid JSON: {str(exc)[:120]}", check="file_structure") from None
     if isinstance(payload, dict) and isinstance(payload.get("rows"), list):
         payload = payload["rows"]
     if not isinstance(payload, list):
@@ -108,6 +157,29 @@ def _read_json(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
             raise FileRejected(name, "nested objects are not allowed in a cell", row=row, column=str(col),
                                check="file_structure")
     return [str(c) for c in frame.columns], frame, 1
+
+
+def _sheet_rows(book, name: str) -> list[tuple]:
+    """The first sheet's rows as stored. Its declared <dimension> is ignored (a forged one pads every row to
+    16,384 cells and a million rows); past MAX_XLSX_CELLS the sheet is refused; a sheet openpyxl cannot read
+    (broken XML, entity bombs, impossible cell references or values) is a rejected file, not a crash."""
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()
+        rows, cells, widest = [], 0, 1
+        for row in sheet.iter_rows(values_only=True):
+            widest = max(widest, len(row))
+            cells += widest
+            if cells > MAX_XLSX_CELLS:
+                raise FileRejected(name, f"the first sheet holds more than {MAX_XLSX_CELLS:,} cells; refusing to "
+                                         "read it (split it, or send CSV)", check="file_size")
+            rows.append(row)
+        return rows
+    except FileRejected:
+        raise
+    except Exception as exc:  # openpyxl and the XML parser raise many types for hostile sheets
+        raise FileRejected(name, f"cannot read the first sheet: {type(exc).__name__}", check="file_structure") \
+            from None
 
 
 def _read_xlsx(data: bytes, name: str, lookup: dict[str, str]) -> tuple[list[str], pd.DataFrame, int]:
@@ -126,8 +198,7 @@ def _read_xlsx(data: bytes, name: str, lookup: dict[str, str]) -> tuple[list[str
     except Exception as exc:  # openpyxl raises many types for corrupt workbooks
         raise FileRejected(name, f"cannot open workbook: {type(exc).__name__}", check="file_structure") from None
     try:
-        sheet = book.worksheets[0]
-        rows = list(sheet.iter_rows(values_only=True))
+        rows = _sheet_rows(book, name)
     finally:
         book.close()
     header_at = None
@@ -149,8 +220,7 @@ def _read_xlsx(data: bytes, name: str, lookup: dict[str, str]) -> tuple[list[str
     return header, frame, None
 
 
-def read_file(landed: LandedFile, spec: FeedSpec) -> pd.DataFrame:
-    """Raw cells of one file under canonical column names, indexed by the file's own row numbers."""
+def _read_bytes(landed: LandedFile) -> bytes:
     name = landed.rel_path
     if landed.size_bytes > MAX_FILE_BYTES:
         raise FileRejected(name, f"file is {landed.size_bytes // 2**20} MB, over the "
@@ -158,7 +228,35 @@ def read_file(landed: LandedFile, spec: FeedSpec) -> pd.DataFrame:
     data = landed.path.read_bytes()
     if not data.strip():
         raise FileRejected(name, "file is empty", check="file_not_empty")
-    lookup = spec.header_lookup
+    return data
+
+
+def _map_header(header: list[str], spec: FeedSpec, lookup: dict[str, str], name: str,
+                folded: dict[str, str]) -> dict[str, int]:
+    """Canonical column -> position of the header field naming it; refuses repeated and missing columns."""
+    positions: dict[str, int] = {}
+    for i, raw_name in enumerate(header):
+        key = folded.get(raw_name)
+        if key is None:
+            key = folded[raw_name] = normalize_header(raw_name)
+        canonical = lookup.get(key)
+        if canonical is None:
+            continue
+        if canonical in positions:
+            raise FileRejected(name, f"two columns mean {canonical!r} ({raw_name!r} repeats it)",
+                               column=raw_name, check="column_unique")
+        positions[canonical] = i
+    for col in spec.columns:
+        if col.required and col.name not in positions:
+            raise FileRejected(name, f"required column {col.name!r} ({col.label_vi}) is missing",
+                               column=col.name, check="column_present")
+    return positions
+
+
+def _read_frame(landed: LandedFile, data: bytes, spec: FeedSpec, lookup: dict[str, str],
+                folded: dict[str, str]) -> pd.DataFrame:
+    """Any file through the general readers: raw cells under canonical names, indexed by row number."""
+    name = landed.rel_path
     if landed.extension == ".csv":
         header, frame, first_row = _read_csv(data, name)
     elif landed.extension == ".json":
@@ -167,27 +265,50 @@ def read_file(landed: LandedFile, spec: FeedSpec) -> pd.DataFrame:
         header, frame, first_row = _read_xlsx(data, name, lookup)
     if first_row is not None:
         frame.index = range(first_row, first_row + len(frame))
-    mapped: dict[str, str] = {}
-    for raw_name in header:
-        canonical = lookup.get(normalize_header(raw_name))
-        if canonical is None:
-            continue
-        if canonical in mapped.values():
-            raise FileRejected(name, f"two columns mean {canonical!r} ({raw_name!r} repeats it)",
-                               column=raw_name, check="column_unique")
-        mapped[raw_name] = canonical
-    for col in spec.columns:
-        if col.required and col.name not in mapped.values():
-            raise FileRejected(name, f"required column {col.name!r} ({col.label_vi}) is missing",
-                               column=col.name, check="column_present")
+    positions = _map_header(header, spec, lookup, name, folded)
     if frame.empty:
         raise FileRejected(name, "file has a header but no data rows", check="file_has_rows")
-    frame = frame.loc[:, ~pd.Index(frame.columns).duplicated()]
-    frame = frame[[c for c in frame.columns if c in mapped]].rename(columns=mapped)
+    out = pd.DataFrame(index=frame.index)
     for col in spec.names:
-        if col not in frame.columns:
-            frame[col] = None
-    return frame[spec.names]
+        out[col] = frame.iloc[:, positions[col]].to_numpy() if col in positions else None
+    return out
+
+
+def read_file(landed: LandedFile, spec: FeedSpec) -> pd.DataFrame:
+    """Raw cells of one file under canonical column names, indexed by the file's own row numbers."""
+    cells = _read_cells(landed, spec, spec.header_lookup, {})
+    return pd.DataFrame({col: cells.column(col) for col in spec.names}, index=cells.row_numbers, dtype=object)
+
+
+@dataclass
+class _Cells:
+    """One file's raw cells: canonical column -> its cells (absent columns are missing), with row numbers."""
+
+    row_numbers: list[int] | range
+    columns: dict[str, list]
+    is_text: bool                      # every cell is a string (a plain CSV)
+
+    def column(self, name: str) -> list:
+        return self.columns.get(name) or [None] * len(self.row_numbers)
+
+
+def _read_cells(landed: LandedFile, spec: FeedSpec, lookup: dict[str, str], folded: dict[str, str],
+                data: bytes | None = None) -> _Cells:
+    """One file through the per-file readers (any format, any CSV)."""
+    data = _read_bytes(landed) if data is None else data
+    name = landed.rel_path
+    if landed.extension == ".csv":
+        text, sep, header = _csv_text(data, name)
+        split = _split_csv(text, sep, name)
+        if split is not None and len(split[0]) == len(header):
+            header, rows = split
+            positions = _map_header(header, spec, lookup, name, folded)
+            if not rows:
+                raise FileRejected(name, "file has a header but no data rows", check="file_has_rows")
+            by_position = list(zip(*rows, strict=True))
+            return _Cells(range(2, 2 + len(rows)), {c: by_position[i] for c, i in positions.items()}, True)
+    frame = _read_frame(landed, data, spec, lookup, folded)
+    return _Cells(list(frame.index), {c: frame[c].tolist() for c in spec.names}, False)
 
 
 # --- typing all files of a feed at once -----------------------------------------------------
@@ -198,15 +319,18 @@ def _type_columns(raw: pd.DataFrame, spec: FeedSpec) -> tuple[pd.DataFrame, pd.D
     errors = []
     for col in spec.columns:
         values, bad = PARSERS[col.type](raw[col.name])
-        if col.type == "text":
-            too_long = values.str.len().fillna(0) > MAX_TEXT_CHARS
-            bad = bad | too_long
-            values = values.where(~too_long)
+        if col.type in ("text", "code", "indicator_code"):
+            refused = values.str.contains("\x00", regex=False).fillna(False)  # PostgreSQL text cannot hold NUL
+            if col.type == "text":
+                refused = refused | (values.str.len().fillna(0) > MAX_TEXT_CHARS)
+            bad = bad | refused
+            values = values.where(~refused)
         typed[col.name] = values
         if bad.any():
             errors.append(pd.DataFrame({
                 "_file": raw.loc[bad, "_file"], "_row": raw.loc[bad, "_row"], "column": col.name,
-                "value": raw.loc[bad, col.name].astype("string").str.slice(0, 80),
+                "value": raw.loc[bad, col.name].astype("string").str.slice(0, 80).str.replace("\x00", "\ufffd",
+                                                                                             regex=False),
                 "check": f"{col.type}_format",
             }))
     cell_errors = (pd.concat(errors, ignore_index=True) if errors
@@ -216,7 +340,9 @@ def _type_columns(raw: pd.DataFrame, spec: FeedSpec) -> tuple[pd.DataFrame, pd.D
 
 def _slice_keys(typed: pd.DataFrame, spec: FeedSpec) -> pd.Series:
     if spec.feed == "disbursement":
-        return typed["as_of_date"].dt.strftime("%Y-%m").astype("string")
+        codes, dates = pd.factorize(typed["as_of_date"], use_na_sentinel=False)
+        months = pd.Series(dates).dt.strftime("%Y-%m").astype("string")
+        return months.take(codes).set_axis(typed.index)
     parts = [typed[c].astype("string") for c in spec.slice]
     key = parts[0]
     for part in parts[1:]:
@@ -224,28 +350,222 @@ def _slice_keys(typed: pd.DataFrame, spec: FeedSpec) -> pd.Series:
     return key
 
 
+# --- plain CSV files in bulk ---------------------------------------------------------------------------
+#
+# Most files are plain CSV: no quotes, no blank lines, nothing unusual. Their data rows are joined per header
+# layout and read by pyarrow in one multi-threaded pass, straight into Arrow strings. A file with anything the
+# bulk reader might read differently from the per-file readers (quotes, blank or indented lines, a lone \r,
+# a header problem, a row with the wrong number of fields, bytes that are not UTF-8) goes the per-file way,
+# which decides exactly as before.
+
+# Bytes the per-file readers treat specially: quotes, NUL, a lone carriage return, and the line breaks that
+# str.splitlines() knows beyond \n (the field-count guard splits lines with it). Blank lines and rows with the
+# wrong number of fields are caught after the bulk read (row counts and pyarrow's invalid rows).
+_NOT_PLAIN = (b'"', b"\r", b"\x00", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", "\x85".encode(), "\u2028".encode(),
+              "\u2029".encode())
+
+
+@dataclass(eq=False)
+class _Plain:
+    """A plain CSV file's data rows, ready for the bulk reader."""
+
+    idx: int
+    body: bytes                         # data rows, each ending with \n
+    rows: int
+    layout: tuple                       # (separator, fields per row, header position of each canonical column)
+
+
+def _plain_csv(idx: int, data: bytes, spec: FeedSpec, lookup: dict[str, str], name: str,
+               folded: dict[str, str]) -> _Plain | None:
+    """The file as a plain CSV for the bulk reader, or None when it must go the per-file way."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    if any(mark in data for mark in _NOT_PLAIN) or not (data.isascii() or _is_utf8(data)):
+        return None
+    end = data.find(b"\n")
+    if end < 0 or end == len(data) - 1:
+        return None                      # a header and no data rows
+    try:
+        first = data[:end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not first.strip(" \t"):
+        return None
+    sep = ";" if first.count(";") > first.count(",") else ","
+    header = first.split(sep)
+    try:
+        positions = _map_header(header, spec, lookup, name, folded)
+    except FileRejected:
+        return None
+    body = data[end + 1:]
+    if not body.endswith(b"\n"):
+        body += b"\n"
+    return _Plain(idx, body, body.count(b"\n"), (sep, len(header), tuple(positions.get(n, -1) for n in spec.names)))
+
+
+def _wrong_rows(plain: _Plain) -> bool:
+    sep, width = plain.layout[0].encode(), plain.layout[1]
+    return any(line.count(sep) != width - 1 for line in plain.body.split(b"\n")[:-1])
+
+
+def _read_plain(plains: list[_Plain], spec: FeedSpec) -> tuple[pa.Table | None, list[_Plain]]:
+    """Read files of one layout in one pass: (their rows as a table, files that must go the per-file way)."""
+    sep, width, positions = plains[0].layout
+    names = [f"c{i}" for i in range(width)]
+    invalid = []
+
+    def on_invalid_row(row) -> str:
+        invalid.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(b"".join(p.body for p in plains)),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False, escape_char=False,
+                                             newlines_in_values=False, ignore_empty_lines=True,
+                                             invalid_row_handler=on_invalid_row),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                                 check_utf8=True))
+    except pa.ArrowInvalid:              # something the checks above missed: every file the per-file way
+        return None, plains
+    if invalid or table.num_rows != sum(p.rows for p in plains):
+        return _retry_without(plains, [p for p in plains if _wrong_rows(p)], spec)
+    columns = {}
+    for name, position in zip(spec.names, positions, strict=True):
+        columns[name] = table.column(position) if position >= 0 else pa.chunked_array(
+            [pa.nulls(table.num_rows, pa.string())])
+    return pa.table(columns), []
+
+
+def _retry_without(plains: list[_Plain], bad: list[_Plain], spec: FeedSpec) -> tuple[pa.Table | None, list[_Plain]]:
+    if not bad:                          # cannot tell which file: every file the per-file way
+        return None, plains
+    bad_ids = {id(p) for p in bad}
+    rest = [p for p in plains if id(p) not in bad_ids]
+    if not rest:
+        return None, bad
+    table, more = _read_plain(rest, spec)
+    return table, bad + more
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class _RawColumns:
+    """The raw cells of all files of a feed, column by column, in file order then row order: Arrow strings while
+    every cell is text (CSV), Python objects once a spreadsheet number or date shows up."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self.files: list[np.ndarray] = []
+        self.rows: list[np.ndarray] = []
+        self.pieces: list[dict] = []     # per piece: column -> pa.ChunkedArray (text) or list (any cells)
+
+    def add_table(self, plains: list[_Plain], table: pa.Table) -> None:
+        counts = np.array([p.rows for p in plains], dtype=np.int64)
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        self.files.append(np.repeat(np.array([p.idx for p in plains], dtype=np.int64), counts))
+        self.rows.append(np.arange(int(counts.sum()), dtype=np.int64) - starts + 2)
+        self.pieces.append({n: table.column(n) for n in self.names})
+
+    def add_cells(self, file_idx: int, cells: _Cells) -> None:
+        n = len(cells.row_numbers)
+        self.files.append(np.full(n, file_idx, dtype=np.int64))
+        self.rows.append(np.asarray(cells.row_numbers, dtype=np.int64))
+        self.pieces.append({name: list(cells.column(name)) for name in self.names})
+
+    def frame(self) -> pd.DataFrame:
+        """One frame: _file, _row and every column (string dtype when all text, object otherwise)."""
+        files, rows = np.concatenate(self.files), np.concatenate(self.rows)
+        order = None if (np.diff(files) >= 0).all() else np.argsort(files, kind="stable")
+        out = {"_file": files if order is None else files[order], "_row": rows if order is None else rows[order]}
+        for name in self.names:
+            chunks = [piece.pop(name) for piece in self.pieces]
+            text = _as_arrow(chunks)
+            if text is not None:
+                if order is not None:
+                    text = text.take(order)
+                out[name] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text]) if isinstance(
+                    text, pa.Array) else text))
+            else:
+                values = np.empty(len(files), dtype=object)
+                values[:] = [v for chunk in chunks for v in (chunk.to_pylist() if isinstance(
+                    chunk, pa.ChunkedArray) else chunk)]
+                out[name] = pd.Series(values if order is None else values[order], dtype=object)
+        self.pieces = []
+        return pd.DataFrame(out)
+
+
+def _as_arrow(chunks: list) -> pa.ChunkedArray | None:
+    """The chunks as one Arrow string column, or None when some cell is not text."""
+    arrays = []
+    for chunk in chunks:
+        if isinstance(chunk, pa.ChunkedArray):
+            arrays += chunk.chunks
+            continue
+        try:
+            arrays.append(pa.array(chunk, type=pa.string()))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+    return pa.chunked_array(arrays, type=pa.string())
+
+
 @task(name="parse_feed", cache_policy=NO_CACHE)
 def parse_feed(feed: str, files: list[LandedFile]) -> ParsedFeed:
     """Read every file of one feed, map headers, and type all their cells in one vectorised pass."""
     spec = feed_spec(feed)
-    frames, rejected = [], {}
+    lookup, folded = spec.header_lookup, {}
+    columns, rejected = _RawColumns(spec.names), {}
+    plain: dict[tuple, list[_Plain]] = {}
+    per_file: list[tuple[int, bytes | None]] = []
     for idx, landed in enumerate(files):
         try:
-            frame = read_file(landed, spec)
+            data = _read_bytes(landed)
         except FileRejected as exc:
             rejected[idx] = exc
             continue
         except OSError as exc:
             rejected[idx] = FileRejected(landed.rel_path, f"cannot read file: {exc.strerror}", check="file_readable")
             continue
-        frame.insert(0, "_row", frame.index.astype("int64"))
-        frame.insert(0, "_file", idx)
-        frames.append(frame.reset_index(drop=True))
-    if frames:
-        raw = pd.concat(frames, ignore_index=True)
+        found = _plain_csv(idx, data, spec, lookup, landed.rel_path, folded) if landed.extension == ".csv" else None
+        if found is None:
+            per_file.append((idx, data))
+        else:
+            plain.setdefault(found.layout, []).append(found)
+    for group in plain.values():
+        table, others = _read_plain(group, spec)
+        if table is not None:
+            other_ids = {id(p) for p in others}
+            columns.add_table([p for p in group if id(p) not in other_ids], table)
+        per_file += [(p.idx, None) for p in others]
+    for idx, data in sorted(per_file, key=lambda item: item[0]):
+        try:
+            columns.add_cells(idx, _read_cells(files[idx], spec, lookup, folded, data))
+        except FileRejected as exc:
+            rejected[idx] = exc
+        except OSError as exc:
+            rejected[idx] = FileRejected(files[idx].rel_path, f"cannot read file: {exc.strerror}",
+                                         check="file_readable")
+        except Exception as exc:  # a hostile file must never stop its feed: it alone is rejected, with the reason
+            rejected[idx] = FileRejected(files[idx].rel_path, f"cannot read file: {type(exc).__name__}",
+                                         check="file_structure")
+    if columns.files:
+        raw = columns.frame()
     else:
-        raw = pd.DataFrame(columns=["_file", "_row", *spec.names])
-    raw = raw.astype({c: "object" for c in spec.names})
+        raw = pd.DataFrame(columns=["_file", "_row", *spec.names]).astype({c: "object" for c in spec.names})
+    del columns, plain
     typed, cell_errors = _type_columns(raw, spec)
+    del raw
     typed["_slice"] = _slice_keys(typed, spec)
     return ParsedFeed(feed, files, typed, cell_errors, rejected)
