@@ -30,6 +30,13 @@ _STEPS = ("discover_files", "classify_files", "parse_feed", "validate_feed", "lo
           "record_duplicates", "record_landing", "derive_metrics", "send_alerts", "build_data_docs", "publish_run")
 
 
+PEAKS: dict[str, float] = {}
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _timed(steps: dict[str, float], name: str, fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -38,6 +45,7 @@ def _timed(steps: dict[str, float], name: str, fn):
             return fn(*args, **kwargs)
         finally:
             steps[name] = steps.get(name, 0.0) + time.perf_counter() - started
+            PEAKS[name] = _peak_mb()  # peak RSS of the process so far, as the step ends
     return wrapper
 
 
@@ -89,7 +97,8 @@ def main() -> None:
     out["counts"] = summary.counts()
     out["rows"] = sum(o.rows_total for o in summary.outcomes)
     out["derive"] = summary.derive
-    out["maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["maxrss_mb"] = _peak_mb()
+    out["peak_after_mb"] = PEAKS
     print("BENCH " + json.dumps(out, default=str), flush=True)
 
 

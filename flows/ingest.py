@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prefect import flow, runtime
+from prefect import flow, runtime, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.utilities.annotations import quote
 
 from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS, Settings, load_settings
+from chitieu.errors import ConfigError
 from chitieu.landing import SkippedPath
 from chitieu.runs import finish_run, interrupted_runs, record_landing, release_leases, start_run
 from chitieu.warehouse import get_engine
@@ -22,9 +27,10 @@ from tasks.parse import parse_feed
 from tasks.publish import publish_run
 from tasks.validate import validate_feed
 
-__all__ = ["RunSummary", "ingest", "process_files"]
+__all__ = ["TASK_RUNNER_ENV", "RunSummary", "ingest", "make_task_runner", "process_files"]
 
 ACCEPTED = ("loaded", "loaded_with_warnings")
+TASK_RUNNER_ENV = "CHITIEU_TASK_RUNNER"
 
 
 @dataclass
@@ -49,22 +55,87 @@ class RunSummary:
 
 def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.date,
                   run_id: int) -> list[SubmissionOutcome]:
-    """Parse, validate and load each feed's new files as one batch per feed."""
+    """Parse, validate and load each feed's new files as one batch per feed, in this process."""
     outcomes: list[SubmissionOutcome] = []
     for feed in FEEDS:
         feed_files = files_by_feed.get(feed) or []
         if not feed_files:
             continue
-        parsed = parse_feed(feed, feed_files)
-        verdicts = validate_feed(parsed, catalog, as_of, settings)
-        outcomes += load_submissions(settings, parsed, verdicts, run_id)
+        # quote(): Prefect would otherwise walk every file, row and verdict of these parameters, twice per task
+        parsed = parse_feed(feed, quote(feed_files))
+        verdicts = validate_feed(quote(parsed), quote(catalog), as_of, settings)
+        outcomes += load_submissions(settings, quote(parsed), quote(verdicts), run_id)
     return outcomes
 
 
+# --- scale-out: partitions of units as parallel tasks on a Dask cluster ------------------------------
+
+
+def make_task_runner(spec: str | None):
+    """The task runner named by `spec` (CHITIEU_TASK_RUNNER): None or `local` for in-process (None returned),
+    `dask` for a local Dask cluster, `dask:<scheduler address>` for a running one (pip install 'chitieu[dask]')."""
+    spec = (spec or "local").strip()
+    if spec == "local":
+        return None
+    kind, _, address = spec.partition(":")
+    if kind != "dask":
+        raise ConfigError(f"{TASK_RUNNER_ENV}={spec!r}: expected 'local', 'dask' or 'dask:<scheduler address>'")
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise ConfigError(f"{TASK_RUNNER_ENV}={spec!r} needs prefect-dask: pip install 'chitieu[dask]'") from None
+    return DaskTaskRunner(address=address) if address else DaskTaskRunner()
+
+
+def _partitions(files: list, count: int) -> list[list]:
+    """Files split into at most `count` parts by unit (a unit's files stay together and in order), by size."""
+    by_unit: dict[str, list] = {}
+    for landed in files:
+        by_unit.setdefault(landed.unit_code, []).append(landed)
+    parts: list[list] = [[] for _ in range(max(1, min(count, len(by_unit))))]
+    sizes = [0] * len(parts)
+    for unit_files in sorted(by_unit.values(), key=lambda fs: -sum(f.size_bytes for f in fs)):
+        smallest = sizes.index(min(sizes))
+        parts[smallest] += unit_files
+        sizes[smallest] += sum(f.size_bytes for f in unit_files)
+    order = {id(f): i for i, f in enumerate(files)}
+    return [sorted(part, key=lambda f: order[id(f)]) for part in parts if part]
+
+
+@task(name="process_partition", cache_policy=NO_CACHE)
+def process_partition(settings: Settings, feed: str, files: list, catalog, as_of: dt.date,
+                      run_id: int) -> list[SubmissionOutcome]:
+    """Parse, validate and load one partition of a feed's files (whole units) on whichever worker runs it."""
+    parsed = parse_feed(feed, quote(files))
+    verdicts = validate_feed(quote(parsed), quote(catalog), as_of, settings)
+    return load_submissions(settings, quote(parsed), quote(verdicts), run_id)
+
+
+@flow(name="process-partitions", validate_parameters=False)
+def process_partitions(settings: Settings, files_by_feed: dict, catalog, as_of: dt.date,
+                       run_id: int) -> list[SubmissionOutcome]:
+    """Every feed's new files as partitions of units, submitted as parallel tasks to this flow's task runner."""
+    runner = FlowRunContext.get().task_runner
+    try:
+        workers = len(runner.client.scheduler_info()["workers"])
+    except AttributeError:  # not a Dask runner
+        workers = 2
+    # no quote() here: annotations do not survive the trip to a Dask worker
+    futures = [process_partition.submit(settings, feed, part, catalog, as_of, run_id)
+               for feed in FEEDS for part in _partitions(files_by_feed.get(feed) or [], 2 * max(1, workers))]
+    outcomes = [outcome for future in futures for outcome in future.result()]
+    position = {(f.feed, f.rel_path): i for feed in FEEDS for i, f in enumerate(files_by_feed.get(feed) or [])}
+    return sorted(outcomes, key=lambda o: (FEEDS.index(o.feed), position.get((o.feed, o.file_name), 0)))
+
+
 @flow(name="ingest", on_failure=[release_leases], on_crashed=[release_leases])
-def ingest(inbox: str | None = None, as_of: dt.date | None = None) -> RunSummary:
-    """One pass: every new file is loaded or rejected with its reasons; other units' files are unaffected."""
+def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: str | None = None) -> RunSummary:
+    """One pass: every new file is loaded or rejected with its reasons; other units' files are unaffected.
+
+    `task_runner` (default $CHITIEU_TASK_RUNNER, else `local`): where parse, validate and load run; `dask` or
+    `dask:<scheduler address>` spreads partitions of units over a Dask cluster's workers."""
     settings = load_settings()
+    runner = make_task_runner(task_runner if task_runner is not None else os.environ.get(TASK_RUNNER_ENV))
     inbox_path = Path(inbox).resolve() if inbox else settings.inbox
     as_of = as_of or dt.date.today()
     catalog = read_catalog(settings.catalog_dir)
@@ -75,27 +146,31 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None) -> RunSummary
 
     # --- discover ---------------------------------------------------------------------
     files, skipped = discover_files(inbox_path, catalog.submitter_codes)
-    discovery = classify_files(settings, files, skipped)
+    discovery = classify_files(settings, quote(files), quote(skipped))
+    record_landing(engine, [(f, "submitted") for f in discovery.new]  # first: a crash later loses no sighting
+                   + [(f, "duplicate") for f, _ in discovery.duplicates], discovery.skipped)
 
     # --- parse, validate, load (one batch per feed) -----------------------------------
     by_feed: dict[str, list] = {}
     for landed in discovery.new:
         by_feed.setdefault(landed.feed, []).append(landed)
-    outcomes = process_files(settings, by_feed, catalog, as_of, run_id)
-    outcomes += record_duplicates(settings, discovery.duplicates, run_id)
-    record_landing(engine, [(f, "submitted") for f in discovery.new]
-                   + [(f, "duplicate") for f, _ in discovery.duplicates], discovery.skipped)
+    if runner is None:
+        outcomes = process_files(settings, by_feed, catalog, as_of, run_id)
+    else:
+        outcomes = process_partitions.with_options(task_runner=runner)(settings, quote(by_feed), quote(catalog),
+                                                                       as_of, run_id)
+    outcomes += record_duplicates(settings, quote(discovery.duplicates), run_id)
 
     # --- derive -----------------------------------------------------------------------
     dirty = {(o.unit_code, o.feed) for o in outcomes if o.status in ACCEPTED}
     summary = RunSummary(run_id, as_of, outcomes, discovery.skipped, len(discovery.seen))
-    summary.derive = derive_metrics(settings, dirty, as_of, everything=bool(interrupted))
+    summary.derive = derive_metrics(settings, quote(dirty), as_of, everything=bool(interrupted))
 
     # --- alert and publish ------------------------------------------------------------
     submitted = [o.submission_id for o in outcomes if o.submission_id] + orphans
-    summary.alerts = send_alerts(settings, submitted)
-    summary.data_docs = build_data_docs(settings, submitted)
-    publish_run(summary)
+    summary.alerts = send_alerts(settings, quote(submitted))
+    summary.data_docs = build_data_docs(settings, quote(submitted))
+    publish_run(quote(summary))
     finish_run(engine, run_id, {"counts": summary.counts(), "skipped": len(summary.skipped),
                                 "seen": summary.seen, "derive": summary.derive, "alerts": summary.alerts,
                                 "recovered_runs": interrupted}, recovered=interrupted)

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,9 @@ __all__ = ["SubmissionOutcome", "archive_file", "load_submissions", "record_dupl
 
 BATCH_ROWS = 250_000
 REJECTED_BATCH = 1_000  # rejected files recorded per transaction
+LANE_MIN_ROWS = 100_000  # from this many accepted rows, batches of disjoint units load on parallel connections
+LOAD_LANES = max(1, min(4, os.cpu_count() or 1))
+ARCHIVE_THREADS = 1  # one copier alongside the database work: parallel copies only contend
 _log = logging.getLogger(__name__)
 _ACCEPTED = ("loaded", "loaded_with_warnings")
 
@@ -50,9 +54,13 @@ class SubmissionOutcome:
     sha256: str = ""
 
 
+def _archive_path(landed: LandedFile, archive_dir: Path) -> Path:
+    return archive_dir / landed.sha256[:2] / f"{landed.sha256}{landed.extension}"
+
+
 def archive_file(landed: LandedFile, archive_dir: Path) -> Path:
     """Copy the file's bytes to the content-addressed archive (kept for reruns); idempotent."""
-    target = archive_dir / landed.sha256[:2] / f"{landed.sha256}{landed.extension}"
+    target = _archive_path(landed, archive_dir)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f"{target.suffix}.{os.getpid()}.part")  # concurrent runs never share a tmp
@@ -81,17 +89,14 @@ def _run_script(conn: sa.Connection, script: str, params: dict) -> None:
             conn.execute(sa.text(statement), params)
 
 
-def _copy_facts(conn: sa.Connection, feed: str, facts: pd.DataFrame) -> None:
-    """COPY a typed frame into core.fact_<feed> through the session's psycopg connection."""
-    if facts.empty:
+def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table) -> None:
+    """COPY an Arrow table (submission_id, slice_key, source_row, feed columns) into core.fact_<feed> through the
+    session's psycopg connection."""
+    if table.num_rows == 0:
         return
-    table = pa.Table.from_pandas(facts, preserve_index=False)
-    for i, col in enumerate(table.schema):
-        if pa.types.is_timestamp(col.type):
-            table = table.set_column(i, col.name, table.column(i).cast(pa.date32()))
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    columns = ", ".join(facts.columns)
+    columns = ", ".join(table.column_names)
     cursor = conn.connection.driver_connection.cursor()
     statement = f"copy core.fact_{feed} ({columns}) from stdin with (format csv)"
     try:
@@ -101,20 +106,52 @@ def _copy_facts(conn: sa.Connection, feed: str, facts: pd.DataFrame) -> None:
         raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
+def _facts_table(parsed: ParsedFeed, mask: np.ndarray | None = None) -> pa.Table:
+    """The feed's fact rows as Arrow (dates as dates), with _file to tell files apart: converted once, then
+    filtered per batch, so that parallel loads never touch the pandas frame."""
+    rows = parsed.rows if mask is None else parsed.rows[mask]
+    facts = rows[feed_spec(parsed.feed).names].copy()
+    facts.insert(0, "source_row", rows["_row"].to_numpy())
+    facts.insert(0, "slice_key", rows["_slice"].to_numpy())
+    facts.insert(0, "_file", rows["_file"].to_numpy())
+    table = pa.Table.from_pandas(facts, preserve_index=False)
+    for i, col in enumerate(table.schema):
+        if pa.types.is_timestamp(col.type):
+            table = table.set_column(i, col.name, table.column(i).cast(pa.date32()))
+    return table
+
+
+def _with_submission_ids(table: pa.Table, claimed: dict[int, int]) -> pa.Table:
+    """Rows of the claimed files, _file replaced by their submission ids."""
+    files = table.column("_file").to_numpy()
+    keep = np.isin(files, np.fromiter(claimed, dtype=np.int64))
+    if not keep.all():
+        table, files = table.filter(pa.array(keep)), files[keep]
+    lookup = np.zeros(int(files.max()) + 1 if len(files) else 1, dtype=np.int64)
+    for idx, sid in claimed.items():
+        if idx < len(lookup):
+            lookup[idx] = sid
+    return table.set_column(0, "submission_id", pa.array(lookup[files]))
+
+
 # --- what each file carries, computed once per feed (not once per file) ----------------------------
 
 
 def _distinct_per_file(files: np.ndarray, *columns: pd.Series) -> dict[int, list[tuple]]:
     """For each file index, the distinct tuples of `columns` values among its rows (None for a missing value)."""
-    codes, uniques = [files.astype(np.int64)], []
+    key = files.astype(np.int64)
+    uniques = []
     for column in columns:
-        column_codes, column_uniques = pd.factorize(column, use_na_sentinel=True)
-        codes.append(column_codes.astype(np.int64))
+        codes, column_uniques = pd.factorize(column, use_na_sentinel=True)
+        key = key * (len(column_uniques) + 1) + (codes.astype(np.int64) + 1)
         uniques.append(list(column_uniques))
     out: dict[int, list[tuple]] = {}
-    for file_idx, *value_codes in np.unique(np.stack(codes, axis=1), axis=0).tolist():
-        out.setdefault(file_idx, []).append(tuple(None if c < 0 else u[c] for c, u in zip(value_codes, uniques,
-                                                                                             strict=True)))
+    for combined in np.unique(key).tolist():
+        values = []
+        for column_uniques in reversed(uniques):
+            combined, code = divmod(combined, len(column_uniques) + 1)
+            values.append(None if code == 0 else column_uniques[code - 1])
+        out.setdefault(combined, []).append(tuple(reversed(values)))
     return out
 
 
@@ -194,39 +231,87 @@ def _insert_submissions(conn: sa.Connection, parsed: ParsedFeed, batch: list[int
     return {by_key[(r.unit_code, r.feed, r.sha256)]: r.submission_id for r in returned}
 
 
-def _load_batch(engine: sa.Engine, parsed: ParsedFeed, batch: list[int], verdicts: dict[int, FileVerdict],
-                carried: _Carried, run_id: int | None, archives: dict[int, str]) -> dict[int, int]:
-    """Load accepted files of one batch atomically; return file index -> submission id claimed."""
-    spec = feed_spec(parsed.feed)
-    fact_columns = spec.names
-    with engine.begin() as conn:
-        _lock_units(conn, parsed.feed, {parsed.files[i].unit_code for i in batch})
-        claimed = _insert_submissions(conn, parsed, batch, verdicts, carried, run_id, archives)
-        if not claimed:
-            return claimed
-        rows = parsed.rows[parsed.rows["_file"].isin(list(claimed))]
-        facts = rows[fact_columns].copy()
-        facts.insert(0, "source_row", rows["_row"].to_numpy())
-        facts.insert(0, "slice_key", rows["_slice"].to_numpy())
-        facts.insert(0, "submission_id", rows["_file"].map(claimed).to_numpy())
-        _copy_facts(conn, parsed.feed, facts)
-        _run_script(conn, after_facts_sql(parsed.feed), {"ids": sorted(claimed.values()),
-                                                          **carried.slice_params(claimed)})
-        _insert_checks(conn, {sid: verdicts[idx].failures for idx, sid in claimed.items()})
-    return claimed
+class _Loader:
+    """One feed's load: batches of accepted files, each in one transaction; rejected files recorded after."""
+
+    def __init__(self, engine: sa.Engine, parsed: ParsedFeed, verdicts: dict[int, FileVerdict], carried: _Carried,
+                 run_id: int | None, archives: dict[int, str], copies: dict[int, Future]):
+        self.engine, self.parsed, self.verdicts, self.carried = engine, parsed, verdicts, carried
+        self.run_id, self.archives, self.copies = run_id, archives, copies
+        self.files = parsed.rows["_file"].to_numpy()
+        self.sizes = parsed.rows.groupby("_file").size().to_dict()  # rows per file index
+        self.facts = _facts_table(parsed) if len(parsed.rows) else None
+
+    def batch(self, batch: list[int]) -> dict[int, int]:
+        """Load accepted files of one batch atomically; return file index -> submission id claimed."""
+        with self.engine.begin() as conn:
+            _lock_units(conn, self.parsed.feed, {self.parsed.files[i].unit_code for i in batch})
+            claimed = _insert_submissions(conn, self.parsed, batch, self.verdicts, self.carried, self.run_id,
+                                          self.archives)
+            if not claimed or self.facts is None:
+                return claimed
+            facts = self.facts.filter(pa.array(np.isin(self.files, np.asarray(batch, dtype=np.int64))))
+            _copy_facts(conn, self.parsed.feed, _with_submission_ids(facts, claimed))
+            _run_script(conn, after_facts_sql(self.parsed.feed), {"ids": sorted(claimed.values()),
+                                                                   **self.carried.slice_params(claimed)})
+            _insert_checks(conn, {sid: self.verdicts[idx].failures for idx, sid in claimed.items()})
+            self.archived(claimed)  # the archived copy exists before the submission naming it commits
+        return claimed
+
+    def rejected(self, batch: list[int]) -> dict[int, int]:
+        """Record rejected files (no facts) with their failed checks; file index -> submission id claimed."""
+        with self.engine.begin() as conn:
+            claimed = _insert_submissions(conn, self.parsed, batch, self.verdicts, self.carried, self.run_id,
+                                          self.archives)
+            _insert_checks(conn, {sid: self.verdicts[idx].failures for idx, sid in claimed.items()})
+            self.archived(claimed)
+        return claimed
+
+    def archived(self, claimed: dict[int, int]) -> None:
+        for idx in claimed:
+            if idx in self.copies:
+                self.copies[idx].result()
+
+    def lane(self, indices: list[int]) -> dict[int, SubmissionOutcome]:
+        """Load the accepted files `indices` batch after batch; outcomes by file index."""
+        outcomes: dict[int, SubmissionOutcome] = {}
+        for batch in _batches(self.sizes, indices):
+            try:
+                claimed = self.batch(batch)
+            except sa.exc.OperationalError:
+                raise  # transient: the task's retries take it from here; nothing of the batch committed
+            except sa.exc.DBAPIError as exc:
+                claimed = {}  # isolate the file the database refuses; the others still load
+                if len(batch) == 1:
+                    self.refuse(batch[0], exc, outcomes)
+                else:
+                    for idx in batch:
+                        claimed.update(self.file_or_reject(idx, outcomes))
+            for idx, sid in claimed.items():
+                outcomes[idx] = _outcome(self.parsed, idx, sid, self.verdicts[idx], self.carried)
+        return outcomes
+
+    def file_or_reject(self, idx: int, outcomes: dict[int, SubmissionOutcome]) -> dict[int, int]:
+        """Load one file on its own; when the database refuses its rows, record it as rejected with the reason."""
+        try:
+            return self.batch([idx])
+        except sa.exc.OperationalError:
+            raise
+        except sa.exc.DBAPIError as exc:
+            self.refuse(idx, exc, outcomes)
+            return {}
+
+    def refuse(self, idx: int, exc: sa.exc.DBAPIError, outcomes: dict[int, SubmissionOutcome]) -> None:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        self.verdicts[idx] = FileVerdict("rejected", self.verdicts[idx].rows_total, [CheckFailure(
+            "load_failed", "error", None, [], [], f"database refused the rows: {reason}",
+            f"Cơ sở dữ liệu từ chối số liệu: {reason}")])
+        for i, sid in self.rejected([idx]).items():
+            outcomes[i] = _outcome(self.parsed, i, sid, self.verdicts[i], self.carried)
 
 
-def _load_rejected(engine: sa.Engine, parsed: ParsedFeed, batch: list[int], verdicts: dict[int, FileVerdict],
-                   carried: _Carried, run_id: int | None, archives: dict[int, str]) -> dict[int, int]:
-    """Record rejected files (no facts) with their failed checks; file index -> submission id claimed."""
-    with engine.begin() as conn:
-        claimed = _insert_submissions(conn, parsed, batch, verdicts, carried, run_id, archives)
-        _insert_checks(conn, {sid: verdicts[idx].failures for idx, sid in claimed.items()})
-    return claimed
-
-
-def _batches(parsed: ParsedFeed, indices: list[int]) -> list[list[int]]:
-    sizes = parsed.rows.groupby("_file").size()
+def _batches(sizes: dict[int, int], indices: list[int]) -> list[list[int]]:
+    """Consecutive files in batches of about BATCH_ROWS rows (a file is never split)."""
     out, current, rows = [], [], 0
     for idx in indices:
         n = int(sizes.get(idx, 0))
@@ -240,58 +325,52 @@ def _batches(parsed: ParsedFeed, indices: list[int]) -> list[list[int]]:
     return out
 
 
+def _lanes(parsed: ParsedFeed, sizes: dict[int, int], indices: list[int], count: int) -> list[list[int]]:
+    """Accepted files in `count` lanes of whole units (a unit's files load in order, in one lane), by rows."""
+    by_unit: dict[str, list[int]] = {}
+    for idx in indices:
+        by_unit.setdefault(parsed.files[idx].unit_code, []).append(idx)
+    lanes: list[list[int]] = [[] for _ in range(max(1, min(count, len(by_unit))))]
+    load = [0] * len(lanes)
+    for unit_files in sorted(by_unit.values(), key=lambda fs: -sum(int(sizes.get(i, 0)) for i in fs)):
+        lightest = load.index(min(load))
+        lanes[lightest] += unit_files
+        load[lightest] += sum(int(sizes.get(i, 0)) for i in unit_files)
+    return [sorted(lane) for lane in lanes if lane]
+
+
 @task(name="load_submissions", tags=["load"], retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int, FileVerdict],
                      run_id: int | None) -> list[SubmissionOutcome]:
-    """Record every file of the feed; facts of accepted files land whole or not at all."""
+    """Record every file of the feed; facts of accepted files land whole or not at all.
+
+    Files are archived by a background thread while they load; a large load spreads whole units over parallel
+    connections (PostgreSQL checks and indexes the rows on as many cores)."""
     engine, archive_dir = get_engine(settings), settings.archive_dir
-    archives = {idx: str(archive_file(f, archive_dir)) for idx, f in enumerate(parsed.files)
-                if f.size_bytes <= MAX_FILE_BYTES}  # a file refused for its size is not copied (disk filling)
-    carried = _Carried(parsed)
-    outcomes: dict[int, SubmissionOutcome] = {}
-    accepted = [i for i in range(len(parsed.files)) if verdicts[i].status in _ACCEPTED]
-    for batch in _batches(parsed, accepted):
-        try:
-            claimed = _load_batch(engine, parsed, batch, verdicts, carried, run_id, archives)
-        except sa.exc.OperationalError:
-            raise  # transient: the task's retries take it from here; nothing of the batch committed
-        except sa.exc.DBAPIError as exc:
-            claimed = {}  # isolate the file the database refuses; the others still load
-            for idx in batch:
-                if len(batch) == 1:
-                    _reject_refused(engine, parsed, idx, exc, verdicts, carried, run_id, archives, outcomes)
-                    break
-                claimed.update(_load_file_or_reject(engine, parsed, idx, verdicts, carried, run_id, archives,
-                                                    outcomes))
-        for idx, sid in claimed.items():
-            outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx], carried)
-    rejected = [idx for idx in range(len(parsed.files)) if verdicts[idx].status == "rejected" and idx not in outcomes]
-    for start in range(0, len(rejected), REJECTED_BATCH):
-        claimed = _load_rejected(engine, parsed, rejected[start:start + REJECTED_BATCH], verdicts, carried, run_id,
-                                 archives)
-        for idx, sid in claimed.items():
-            outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx], carried)
+    keep = {idx: f for idx, f in enumerate(parsed.files)
+            if f.size_bytes <= MAX_FILE_BYTES}  # a file refused for its size is not copied (disk filling)
+    archives = {idx: str(_archive_path(f, archive_dir)) for idx, f in keep.items()}
+    with ThreadPoolExecutor(ARCHIVE_THREADS, thread_name_prefix="archive") as archiver:
+        copies = {idx: archiver.submit(archive_file, f, archive_dir) for idx, f in keep.items()}
+        loader = _Loader(engine, parsed, verdicts, _Carried(parsed), run_id, archives, copies)
+        accepted = [i for i in range(len(parsed.files)) if verdicts[i].status in _ACCEPTED]
+        rows = sum(int(loader.sizes.get(i, 0)) for i in accepted)
+        lanes = _lanes(parsed, loader.sizes, accepted, LOAD_LANES) if rows >= LANE_MIN_ROWS else [accepted]
+        outcomes: dict[int, SubmissionOutcome] = {}
+        if len(lanes) == 1:
+            outcomes.update(loader.lane(lanes[0]))
+        else:
+            with ThreadPoolExecutor(len(lanes), thread_name_prefix="load") as pool:
+                for lane_outcomes in pool.map(loader.lane, lanes):
+                    outcomes.update(lane_outcomes)
+        rejected = [idx for idx in range(len(parsed.files))
+                    if verdicts[idx].status == "rejected" and idx not in outcomes]
+        for start in range(0, len(rejected), REJECTED_BATCH):
+            for idx, sid in loader.rejected(rejected[start:start + REJECTED_BATCH]).items():
+                outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx], loader.carried)
+        for copy in copies.values():
+            copy.result()
     return [outcomes[i] for i in sorted(outcomes)]
-
-
-def _load_file_or_reject(engine, parsed, idx, verdicts, carried, run_id, archives, outcomes) -> dict[int, int]:
-    """Load one file on its own; when the database refuses its rows, record it as rejected with the reason."""
-    try:
-        return _load_batch(engine, parsed, [idx], verdicts, carried, run_id, archives)
-    except sa.exc.OperationalError:
-        raise
-    except sa.exc.DBAPIError as exc:
-        _reject_refused(engine, parsed, idx, exc, verdicts, carried, run_id, archives, outcomes)
-        return {}
-
-
-def _reject_refused(engine, parsed, idx, exc, verdicts, carried, run_id, archives, outcomes) -> None:
-    reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-    verdicts[idx] = FileVerdict("rejected", verdicts[idx].rows_total, [CheckFailure(
-        "load_failed", "error", None, [], [], f"database refused the rows: {reason}",
-        f"Cơ sở dữ liệu từ chối số liệu: {reason}")])
-    for i, sid in _load_rejected(engine, parsed, [idx], verdicts, carried, run_id, archives).items():
-        outcomes[i] = _outcome(parsed, i, sid, verdicts[i], carried)
 
 
 def _outcome(parsed: ParsedFeed, idx: int, sid: int, verdict: FileVerdict, carried: _Carried) -> SubmissionOutcome:
@@ -323,7 +402,6 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
     """Replace, in place, the facts and checks of existing submissions (file i -> submission_ids[i])."""
     engine = get_engine(settings)
     outcomes = []
-    spec = feed_spec(parsed.feed)
     carried = _Carried(parsed)
     for idx, sid in enumerate(submission_ids):
         verdict = verdicts[idx]
@@ -342,12 +420,8 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
                  "rows_failed": verdict.rows_failed, "periods": carried.periods.get(idx, []),
                  "message": _message(verdict)})
             if verdict.status in _ACCEPTED:
-                rows = parsed.rows[parsed.rows["_file"] == idx]
-                facts = rows[spec.names].copy()
-                facts.insert(0, "source_row", rows["_row"].to_numpy())
-                facts.insert(0, "slice_key", rows["_slice"].to_numpy())
-                facts.insert(0, "submission_id", sid)
-                _copy_facts(conn, parsed.feed, facts)
+                facts = _facts_table(parsed, (parsed.rows["_file"] == idx).to_numpy())
+                _copy_facts(conn, parsed.feed, _with_submission_ids(facts, {idx: sid}))
                 _run_script(conn, after_facts_sql(parsed.feed), {"ids": [sid], **carried.slice_params({idx: sid})})
             else:
                 _run_script(conn, read_sql("load/refresh_current.sql"), {"ids": [sid]})

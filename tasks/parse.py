@@ -367,17 +367,40 @@ _NOT_PLAIN = (b'"', b"\r", b"\x00", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e",
 
 @dataclass(eq=False)
 class _Plain:
-    """A plain CSV file's data rows, ready for the bulk reader."""
+    """A plain CSV file whose data rows sit in its layout's shared buffer, at [start, end)."""
 
     idx: int
-    body: bytes                         # data rows, each ending with \n
+    buffer: bytearray
+    start: int
+    end: int
     rows: int
-    layout: tuple                       # (separator, fields per row, header position of each canonical column)
+
+    @property
+    def body(self) -> bytes:
+        return bytes(self.buffer[self.start:self.end])
 
 
-def _plain_csv(idx: int, data: bytes, spec: FeedSpec, lookup: dict[str, str], name: str,
-               folded: dict[str, str]) -> _Plain | None:
-    """The file as a plain CSV for the bulk reader, or None when it must go the per-file way."""
+class _PlainGroup:
+    """Plain CSV files of one layout (separator, fields per row, header position of each canonical column), their
+    data rows appended to one buffer as they are read: one copy of the bytes, read by pyarrow in one pass."""
+
+    def __init__(self, layout: tuple):
+        self.layout = layout
+        self.buffer = bytearray()
+        self.files: list[_Plain] = []
+
+    def add(self, idx: int, rows: memoryview, count: int) -> None:
+        start = len(self.buffer)
+        self.buffer += rows
+        if not self.buffer.endswith(b"\n"):
+            self.buffer += b"\n"
+        self.files.append(_Plain(idx, self.buffer, start, len(self.buffer), count))
+
+
+def _plain_csv(data: bytes, spec: FeedSpec, lookup: dict[str, str], name: str,
+               folded: dict[str, str]) -> tuple[tuple, memoryview, int] | None:
+    """(layout, data rows, how many) of the file as a plain CSV for the bulk reader, or None when it must go the
+    per-file way."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return None
     if data.startswith(b"\xef\xbb\xbf"):
@@ -401,20 +424,19 @@ def _plain_csv(idx: int, data: bytes, spec: FeedSpec, lookup: dict[str, str], na
         positions = _map_header(header, spec, lookup, name, folded)
     except FileRejected:
         return None
-    body = data[end + 1:]
-    if not body.endswith(b"\n"):
-        body += b"\n"
-    return _Plain(idx, body, body.count(b"\n"), (sep, len(header), tuple(positions.get(n, -1) for n in spec.names)))
+    count = data.count(b"\n", end + 1) + (0 if data.endswith(b"\n") else 1)
+    layout = (sep, len(header), tuple(positions.get(n, -1) for n in spec.names))
+    return layout, memoryview(data)[end + 1:], count
 
 
-def _wrong_rows(plain: _Plain) -> bool:
-    sep, width = plain.layout[0].encode(), plain.layout[1]
+def _wrong_rows(plain: _Plain, layout: tuple) -> bool:
+    sep, width = layout[0].encode(), layout[1]
     return any(line.count(sep) != width - 1 for line in plain.body.split(b"\n")[:-1])
 
 
-def _read_plain(plains: list[_Plain], spec: FeedSpec) -> tuple[pa.Table | None, list[_Plain]]:
+def _read_plain(group: _PlainGroup, plains: list[_Plain], spec: FeedSpec) -> tuple[pa.Table | None, list[_Plain]]:
     """Read files of one layout in one pass: (their rows as a table, files that must go the per-file way)."""
-    sep, width, positions = plains[0].layout
+    sep, width, positions = group.layout
     names = [f"c{i}" for i in range(width)]
     invalid = []
 
@@ -422,9 +444,11 @@ def _read_plain(plains: list[_Plain], spec: FeedSpec) -> tuple[pa.Table | None, 
         invalid.append(row)
         return "skip"
 
+    data = (pa.py_buffer(group.buffer) if len(plains) == len(group.files)
+            else pa.py_buffer(b"".join(memoryview(group.buffer)[p.start:p.end] for p in plains)))
     try:
         table = pacsv.read_csv(
-            io.BytesIO(b"".join(p.body for p in plains)),
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
             parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False, escape_char=False,
                                              newlines_in_values=False, ignore_empty_lines=True,
@@ -434,8 +458,10 @@ def _read_plain(plains: list[_Plain], spec: FeedSpec) -> tuple[pa.Table | None, 
                                                  check_utf8=True))
     except pa.ArrowInvalid:              # something the checks above missed: every file the per-file way
         return None, plains
+    finally:
+        del data
     if invalid or table.num_rows != sum(p.rows for p in plains):
-        return _retry_without(plains, [p for p in plains if _wrong_rows(p)], spec)
+        return _retry_without(group, plains, [p for p in plains if _wrong_rows(p, group.layout)], spec)
     columns = {}
     for name, position in zip(spec.names, positions, strict=True):
         columns[name] = table.column(position) if position >= 0 else pa.chunked_array(
@@ -443,14 +469,15 @@ def _read_plain(plains: list[_Plain], spec: FeedSpec) -> tuple[pa.Table | None, 
     return pa.table(columns), []
 
 
-def _retry_without(plains: list[_Plain], bad: list[_Plain], spec: FeedSpec) -> tuple[pa.Table | None, list[_Plain]]:
+def _retry_without(group: _PlainGroup, plains: list[_Plain], bad: list[_Plain],
+                   spec: FeedSpec) -> tuple[pa.Table | None, list[_Plain]]:
     if not bad:                          # cannot tell which file: every file the per-file way
         return None, plains
     bad_ids = {id(p) for p in bad}
     rest = [p for p in plains if id(p) not in bad_ids]
     if not rest:
         return None, bad
-    table, more = _read_plain(rest, spec)
+    table, more = _read_plain(group, rest, spec)
     return table, bad + more
 
 
@@ -527,7 +554,7 @@ def parse_feed(feed: str, files: list[LandedFile]) -> ParsedFeed:
     spec = feed_spec(feed)
     lookup, folded = spec.header_lookup, {}
     columns, rejected = _RawColumns(spec.names), {}
-    plain: dict[tuple, list[_Plain]] = {}
+    plain: dict[tuple, _PlainGroup] = {}
     per_file: list[tuple[int, bytes | None]] = []
     for idx, landed in enumerate(files):
         try:
@@ -538,17 +565,23 @@ def parse_feed(feed: str, files: list[LandedFile]) -> ParsedFeed:
         except OSError as exc:
             rejected[idx] = FileRejected(landed.rel_path, f"cannot read file: {exc.strerror}", check="file_readable")
             continue
-        found = _plain_csv(idx, data, spec, lookup, landed.rel_path, folded) if landed.extension == ".csv" else None
+        found = _plain_csv(data, spec, lookup, landed.rel_path, folded) if landed.extension == ".csv" else None
         if found is None:
             per_file.append((idx, data))
         else:
-            plain.setdefault(found.layout, []).append(found)
-    for group in plain.values():
-        table, others = _read_plain(group, spec)
+            layout, rows, count = found
+            if layout not in plain:
+                plain[layout] = _PlainGroup(layout)
+            plain[layout].add(idx, rows, count)
+        del data, found
+    for layout in list(plain):
+        group = plain.pop(layout)
+        table, others = _read_plain(group, group.files, spec)
         if table is not None:
             other_ids = {id(p) for p in others}
-            columns.add_table([p for p in group if id(p) not in other_ids], table)
+            columns.add_table([p for p in group.files if id(p) not in other_ids], table)
         per_file += [(p.idx, None) for p in others]
+        del group, table
     for idx, data in sorted(per_file, key=lambda item: item[0]):
         try:
             columns.add_cells(idx, _read_cells(files[idx], spec, lookup, folded, data))

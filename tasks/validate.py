@@ -100,6 +100,13 @@ def _numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
             out[name] = col
         elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             out[name] = pd.to_numeric(col, errors="coerce").astype("float64")
+        elif isinstance(col.dtype, pd.StringDtype):
+            # one Python object per distinct value, shared by its rows (a million unit codes are a few thousand)
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            values = np.empty(len(uniques) + 1, dtype=object)
+            values[:-1] = uniques.astype(object)
+            values[-1] = None
+            out[name] = pd.Series(values[codes], index=frame.index, dtype=object)
         else:
             out[name] = col.astype(object).where(col.notna(), None)
     return pd.DataFrame(out, index=frame.index)

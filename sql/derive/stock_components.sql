@@ -25,9 +25,17 @@ disbursement_spans as (
     from core.current_disbursement
     where unit_code = any(:units) and 'disbursement' = any(:feeds)
 ),
+disbursement_steps as (
+    -- projects of a unit with the same span add up before meeting the months (a few rows per unit, not one
+    -- per project and month)
+    select unit_code, as_of_date, superseded_on,
+           sum(disbursed_vnd) as disbursed_vnd, sum(capital_plan_vnd) as capital_plan_vnd
+    from disbursement_spans
+    group by unit_code, as_of_date, superseded_on
+),
 disbursement as (
     select d.unit_code, m.period, sum(d.disbursed_vnd) as disbursed_vnd, sum(d.capital_plan_vnd) as capital_plan_vnd
-    from disbursement_spans d
+    from disbursement_steps d
     join month_ends m on d.as_of_date <= m.evaluated_on
                      and (d.superseded_on is null or d.superseded_on > m.evaluated_on)
     group by d.unit_code, m.period

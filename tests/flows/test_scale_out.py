@@ -1,0 +1,134 @@
+"""Scale-out: the ingest flow spreads partitions of units over a Dask cluster (prefect-dask), same results."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from chitieu.errors import ConfigError
+from flows.ingest import _partitions, ingest, make_task_runner
+from tests.feeds import write_csv
+
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("prefect_dask")
+
+AS_OF = dt.date(2026, 11, 20)
+DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
+DISB = ["project_code", "project_name", "unit_code", "project_group", "capital_plan_vnd", "disbursed_vnd",
+        "as_of_date"]
+COMMUNES = ["XA_CHILANG", "XA_DONGDANG", "XA_CAOLOC", "XA_HUULUNG", "XA_LOCBINH", "XA_MAUSON"]
+
+
+def _write_inbox(inbox) -> None:
+    for i, unit in enumerate(COMMUNES):
+        write_csv(inbox, unit, "dossier", "t10.csv", DOSSIER,
+                  [[unit, "2026-09", 100 + i, 90, 80, 79], [unit, "2026-10", 120 + i, 100 + i, 90, 85]])
+        write_csv(inbox, unit, "disbursement", "gn.csv", DISB,
+                  [[f"{unit}-{n}", f"Dự án {n}", unit, "transitional", 1_000_000 * (n + 1), 400_000 * (n + 1),
+                    "2026-10-31"] for n in range(20)])
+    write_csv(inbox, "XA_MAUSON", "dossier", "sai.csv", DOSSIER, [["XA_MAUSON", "2026-08", 10, 11, 5, 5]])
+
+
+def _snapshot(engine) -> tuple:
+    with engine.connect() as conn:
+        return (
+            conn.execute(sa.text("select unit_code, feed, file_name, status, rows_total, rows_failed, version,"
+                                 " is_current from mart.submission_log order by file_name")).all(),
+            conn.execute(sa.text("select metric_code, unit_code, period, scope, numerator, denominator, value"
+                                 " from mart.metric_value order by 1, 2, 3, 4")).all(),
+            conn.execute(sa.text("select count(*), sum(disbursed_vnd) from core.fact_disbursement")).one(),
+            conn.execute(sa.text("select unit_code, expectation, failed_rows from mart.data_quality")).all(),
+        )
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Dask cluster of 2 worker processes, like two machines of a small deployment."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as local:
+        yield local
+
+
+def test_partitions_keep_a_units_files_together_and_in_order(env):
+    from chitieu.landing import LandedFile
+
+    files = [LandedFile(env["inbox"] / f"{u}{n}", f"{u}/dossier/{n}", u, "dossier", str(n), 100 * n + 1,
+                        dt.datetime(2026, 11, n + 1, tzinfo=dt.UTC)) for n, u in enumerate("ABACBDA")]
+    parts = _partitions(files, 3)
+    assert len(parts) == 3
+    assert sorted(f.rel_path for part in parts for f in part) == sorted(f.rel_path for f in files)
+    for part in parts:
+        assert len({f.unit_code for f in part} & {f.unit_code for p in parts if p is not part for f in p}) == 0
+        assert [files.index(f) for f in part] == sorted(files.index(f) for f in part)
+
+
+def test_task_runner_choice():
+    assert make_task_runner(None) is None and make_task_runner("local") is None
+    assert make_task_runner("dask").address is None
+    assert make_task_runner("dask:tcp://10.0.0.5:8786").address == "tcp://10.0.0.5:8786"
+    with pytest.raises(ConfigError, match="CHITIEU_TASK_RUNNER"):
+        make_task_runner("ray")
+
+
+def _in_process_snapshot(server_url, template_url, tmp_path, monkeypatch, expected_outcomes) -> tuple:
+    """The same inbox loaded by the default in-process runner (one connection) on a fresh warehouse."""
+    import uuid
+
+    import tasks.load
+
+    monkeypatch.setattr(tasks.load, "LOAD_LANES", 1)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"create database {name} template {template_url.database} owner chitieu"))
+    try:
+        url = template_url.set(database=name)
+        monkeypatch.setenv("CHITIEU_WAREHOUSE_URL", url.render_as_string(hide_password=False))
+        monkeypatch.setenv("CHITIEU_HOME", str(tmp_path / "home2"))
+        local = ingest(as_of=AS_OF, task_runner="local")
+        assert [(o.file_name, o.status) for o in local.outcomes] == expected_outcomes
+        fresh = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        in_process = _snapshot(fresh)
+        fresh.dispose()
+    finally:
+        from chitieu import warehouse
+
+        for key in [k for k in warehouse._ENGINES if f"/{name}" in k]:
+            warehouse._ENGINES.pop(key).dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"drop database if exists {name} with (force)"))
+        admin.dispose()
+    return in_process
+
+
+def test_dask_cluster_of_two_workers_gives_the_same_warehouse(env, engine, cluster, tmp_path, server_url,
+                                                               template_url, monkeypatch):
+    """The same inbox through the default in-process runner and through 2 Dask workers: identical results."""
+    _write_inbox(env["inbox"])
+    with distributed.Client(cluster) as client, distributed.get_task_stream(client) as stream:
+        summary = ingest(as_of=AS_OF, task_runner=f"dask:{cluster.scheduler_address}")
+    assert summary.counts() == {"loaded": 12, "rejected": 1}
+    workers = {t["worker"] for t in stream.data if str(t["key"]).startswith("process_partition")}
+    assert len(workers) == 2, stream.data
+    on_dask = _snapshot(engine)
+    in_process = _in_process_snapshot(server_url, template_url, tmp_path, monkeypatch,
+                                      [(o.file_name, o.status) for o in summary.outcomes])
+    assert on_dask == in_process
+
+
+def test_parallel_load_lanes_give_the_same_warehouse(env, engine, tmp_path, server_url, template_url, monkeypatch):
+    """A large load spreads whole units over parallel connections: the warehouse is the same as one connection's."""
+    import tasks.load
+
+    _write_inbox(env["inbox"])
+    monkeypatch.setattr(tasks.load, "LANE_MIN_ROWS", 1)
+    monkeypatch.setattr(tasks.load, "LOAD_LANES", 3)
+    monkeypatch.setattr(tasks.load, "BATCH_ROWS", 25)  # several batches per lane
+    summary = ingest(as_of=AS_OF)
+    assert summary.counts() == {"loaded": 12, "rejected": 1}
+    in_lanes = _snapshot(engine)
+    in_process = _in_process_snapshot(server_url, template_url, tmp_path, monkeypatch,
+                                      [(o.file_name, o.status) for o in summary.outcomes])
+    assert in_lanes == in_process
