@@ -247,7 +247,9 @@ def violations(engine: sa.Engine, *, after_recovery: bool = False) -> list[str]:
             found.append(f"content claimed twice: {tuple(r)}")
         for r in conn.execute(sa.text(
                 "select kind, submission_id, channel, recipient, count(*) from audit.alert"
-                " group by 1, 2, 3, 4 having count(*) > 1")):
+                " where kind in ('rejected', 'warning') group by 1, 2, 3, 4 having count(*) > 1"
+                " union all select kind, min(submission_id), channel, recipient, count(*) from audit.alert"
+                " group by kind, channel, recipient, subject, body having count(*) > 1")):
             found.append(f"alert sent twice: {tuple(r)}")
         locks = conn.execute(sa.text(
             "select l.classid, l.objid, l.pid from pg_locks l join pg_database d on d.oid = l.database"
