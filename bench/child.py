@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import importlib
 import json
 import resource
 import sys
@@ -26,8 +27,10 @@ quiet_environment()
 
 import flows.ingest as ingest_module  # noqa: E402
 
-_STEPS = ("discover_files", "classify_files", "parse_feed", "validate_feed", "load_submissions",
-          "record_duplicates", "record_landing", "derive_metrics", "send_alerts", "build_data_docs", "publish_run")
+_STEPS = {"discover_files": "tasks.discover", "classify_files": "tasks.discover", "parse_feed": "tasks.parse",
+          "validate_feed": "tasks.validate", "load_submissions": "tasks.load", "record_duplicates": "tasks.load",
+          "record_landing": "flows.ingest", "derive_metrics": "tasks.derive", "send_alerts": "tasks.alerts",
+          "build_data_docs": "tasks.data_docs", "publish_run": "tasks.publish"}
 
 
 PEAKS: dict[str, float] = {}
@@ -51,14 +54,13 @@ def _timed(steps: dict[str, float], name: str, fn):
 
 def _instrument(steps: dict[str, float]) -> None:
     """Time each step of the flow: task bodies (their .fn) and the plain helpers the flow calls."""
-    for name in _STEPS:
-        obj = getattr(ingest_module, name, None)
-        if obj is None:
-            continue
+    for name, module_name in _STEPS.items():
+        module = importlib.import_module(module_name)
+        obj = getattr(module, name)
         if hasattr(obj, "fn"):
             obj.fn = _timed(steps, name, obj.fn)
         else:
-            setattr(ingest_module, name, _timed(steps, name, obj))
+            setattr(module, name, _timed(steps, name, obj))
 
 
 def main() -> None:
@@ -79,7 +81,7 @@ def main() -> None:
     steps: dict[str, float] = {}
     _instrument(steps)
     for name in args.skip:
-        getattr(ingest_module, name).fn = lambda *a, **k: None
+        getattr(importlib.import_module(_STEPS[name]), name).fn = lambda *a, **k: None
     profiler = None
     if args.profile:
         from pyinstrument import Profiler

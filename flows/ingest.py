@@ -6,6 +6,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import flow, runtime, task
 from prefect.cache_policies import NO_CACHE
@@ -21,11 +22,14 @@ from chitieu.warehouse import get_engine
 from tasks.alerts import send_alerts
 from tasks.data_docs import build_data_docs
 from tasks.derive import derive_metrics
-from tasks.discover import classify_files, discover_files
-from tasks.load import SubmissionOutcome, load_submissions, record_duplicates
-from tasks.parse import parse_feed
+from tasks.discover import classify_files, discover_files, landed_fingerprints
 from tasks.publish import publish_run
-from tasks.validate import validate_feed
+
+if TYPE_CHECKING:
+    from tasks.load import SubmissionOutcome
+
+# tasks.parse, tasks.validate and tasks.load (pandas, pyarrow: ~0.5 s to import) are imported where there is
+# something to parse, validate or load, so that a pass over an empty inbox stays light.
 
 __all__ = ["TASK_RUNNER_ENV", "RunSummary", "ingest", "make_task_runner", "process_files"]
 
@@ -61,6 +65,10 @@ def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.da
         feed_files = files_by_feed.get(feed) or []
         if not feed_files:
             continue
+        from tasks.load import load_submissions
+        from tasks.parse import parse_feed
+        from tasks.validate import validate_feed
+
         # quote(): Prefect would otherwise walk every file, row and verdict of these parameters, twice per task
         parsed = parse_feed(feed, quote(feed_files))
         verdicts = validate_feed(quote(parsed), quote(catalog), as_of, settings)
@@ -106,6 +114,10 @@ def _partitions(files: list, count: int) -> list[list]:
 def process_partition(settings: Settings, feed: str, files: list, catalog, as_of: dt.date,
                       run_id: int) -> list[SubmissionOutcome]:
     """Parse, validate and load one partition of a feed's files (whole units) on whichever worker runs it."""
+    from tasks.load import load_submissions
+    from tasks.parse import parse_feed
+    from tasks.validate import validate_feed
+
     parsed = parse_feed(feed, quote(files))
     verdicts = validate_feed(quote(parsed), quote(catalog), as_of, settings)
     return load_submissions(settings, quote(parsed), quote(verdicts), run_id)
@@ -145,7 +157,7 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     interrupted, orphans = interrupted_runs(engine, run_id)
 
     # --- discover ---------------------------------------------------------------------
-    files, skipped = discover_files(inbox_path, catalog.submitter_codes)
+    files, skipped = discover_files(inbox_path, catalog.submitter_codes, quote(landed_fingerprints(settings)))
     discovery = classify_files(settings, quote(files), quote(skipped))
     record_landing(engine, [(f, "submitted") for f in discovery.new]  # first: a crash later loses no sighting
                    + [(f, "duplicate") for f, _ in discovery.duplicates], discovery.skipped)
@@ -159,7 +171,10 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     else:
         outcomes = process_partitions.with_options(task_runner=runner)(settings, quote(by_feed), quote(catalog),
                                                                        as_of, run_id)
-    outcomes += record_duplicates(settings, quote(discovery.duplicates), run_id)
+    if discovery.duplicates:
+        from tasks.load import record_duplicates
+
+        outcomes += record_duplicates(settings, quote(discovery.duplicates), run_id)
 
     # --- derive -----------------------------------------------------------------------
     dirty = {(o.unit_code, o.feed) for o in outcomes if o.status in ACCEPTED}

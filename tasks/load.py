@@ -29,7 +29,7 @@ from tasks.validate import CheckFailure, FileVerdict
 
 __all__ = ["SubmissionOutcome", "archive_file", "load_submissions", "record_duplicates"]
 
-BATCH_ROWS = 250_000
+BATCH_ROWS = 125_000
 REJECTED_BATCH = 1_000  # rejected files recorded per transaction
 LANE_MIN_ROWS = 100_000  # from this many accepted rows, batches of disjoint units load on parallel connections
 LOAD_LANES = max(1, min(4, os.cpu_count() or 1))

@@ -319,6 +319,7 @@ def _type_columns(raw: pd.DataFrame, spec: FeedSpec) -> tuple[pd.DataFrame, pd.D
     errors = []
     for col in spec.columns:
         values, bad = PARSERS[col.type](raw[col.name])
+        cells = raw.pop(col.name)  # raw cells are let go column by column (only the bad ones are kept)
         if col.type in ("text", "code", "indicator_code"):
             refused = values.str.contains("\x00", regex=False).fillna(False)  # PostgreSQL text cannot hold NUL
             if col.type == "text":
@@ -329,8 +330,7 @@ def _type_columns(raw: pd.DataFrame, spec: FeedSpec) -> tuple[pd.DataFrame, pd.D
         if bad.any():
             errors.append(pd.DataFrame({
                 "_file": raw.loc[bad, "_file"], "_row": raw.loc[bad, "_row"], "column": col.name,
-                "value": raw.loc[bad, col.name].astype("string").str.slice(0, 80).str.replace("\x00", "\ufffd",
-                                                                                             regex=False),
+                "value": cells[bad].astype("string").str.slice(0, 80).str.replace("\x00", "\ufffd", regex=False),
                 "check": f"{col.type}_format",
             }))
     cell_errors = (pd.concat(errors, ignore_index=True) if errors
@@ -513,23 +513,22 @@ class _RawColumns:
         self.pieces.append({name: list(cells.column(name)) for name in self.names})
 
     def frame(self) -> pd.DataFrame:
-        """One frame: _file, _row and every column (string dtype when all text, object otherwise)."""
+        """One frame: _file, _row and every column (string dtype when all text, object otherwise).
+
+        Each file's rows are together and in order; files of different layouts are not interleaved back into
+        file order (nothing downstream needs it, and it would copy every column)."""
         files, rows = np.concatenate(self.files), np.concatenate(self.rows)
-        order = None if (np.diff(files) >= 0).all() else np.argsort(files, kind="stable")
-        out = {"_file": files if order is None else files[order], "_row": rows if order is None else rows[order]}
+        out = {"_file": files, "_row": rows}
         for name in self.names:
             chunks = [piece.pop(name) for piece in self.pieces]
             text = _as_arrow(chunks)
             if text is not None:
-                if order is not None:
-                    text = text.take(order)
-                out[name] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text]) if isinstance(
-                    text, pa.Array) else text))
+                out[name] = pd.Series(pd.arrays.ArrowStringArray(text))
             else:
                 values = np.empty(len(files), dtype=object)
                 values[:] = [v for chunk in chunks for v in (chunk.to_pylist() if isinstance(
                     chunk, pa.ChunkedArray) else chunk)]
-                out[name] = pd.Series(values if order is None else values[order], dtype=object)
+                out[name] = pd.Series(values, dtype=object)
         self.pieces = []
         return pd.DataFrame(out)
 

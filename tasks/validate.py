@@ -82,6 +82,24 @@ def load_suite_json(feed: str) -> dict:
 
 
 @cache
+def _key_columns(feed: str) -> frozenset[str]:
+    """Columns the suite only checks for uniqueness (as part of a key) and presence: the suite may see them as
+    integer codes of their values (same duplicates, same missing cells) instead of a million Python strings."""
+    key_only: dict[str, bool] = {}
+    for expectation in load_suite_json(feed)["expectations"]:
+        kwargs, kind = expectation["kwargs"], expectation["type"]
+        for name in kwargs.get("column_list", ()):
+            key_only.setdefault(name, True)
+        for k in ("column", "column_A", "column_B"):
+            if k in kwargs:
+                ok = kind == "expect_column_values_to_not_be_null" and k == "column"
+                key_only[kwargs[k]] = key_only.get(kwargs[k], True) and ok
+        for name in kwargs.get("column_list", ()):
+            key_only[name] = key_only[name] and kind == "expect_compound_columns_to_be_unique"
+    return frozenset(name for name, ok in key_only.items() if ok)
+
+
+@cache
 def _suite_columns(feed: str) -> frozenset[str]:
     """The columns the feed's suite looks at (and _idx, which names failing rows)."""
     columns = {"_idx"}
@@ -92,11 +110,15 @@ def _suite_columns(feed: str) -> frozenset[str]:
     return frozenset(columns)
 
 
-def _numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Plain numpy/object columns: GX's pandas metrics mis-handle nullable and Arrow-backed dtypes."""
+def _numpy_dtypes(frame: pd.DataFrame, as_codes: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Plain numpy/object columns: GX's pandas metrics mis-handle nullable and Arrow-backed dtypes. Text columns
+    in `as_codes` become float codes of their values (NaN where missing)."""
     out = {}
     for name, col in frame.items():
-        if pd.api.types.is_datetime64_any_dtype(col):
+        if name in as_codes and isinstance(col.dtype, pd.StringDtype):
+            codes, _ = pd.factorize(col, use_na_sentinel=True)
+            out[name] = pd.Series(np.where(codes < 0, np.nan, codes.astype("float64")), index=frame.index)
+        elif pd.api.types.is_datetime64_any_dtype(col):
             out[name] = col
         elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             out[name] = pd.to_numeric(col, errors="coerce").astype("float64")
@@ -115,7 +137,7 @@ def _numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 def _run_suite(feed: str, frame: pd.DataFrame, parameters: dict) -> list[tuple[dict, list[int]]]:
     """(expectation json, failing _idx values) for every failed expectation."""
     gx, batch_definition = _gx_context()
-    frame = _numpy_dtypes(frame[[c for c in frame.columns if c in _suite_columns(feed)]])
+    frame = _numpy_dtypes(frame[[c for c in frame.columns if c in _suite_columns(feed)]], _key_columns(feed))
     body = load_suite_json(feed)
     numbered = [{**e, "meta": {**e.get("meta", {}), "n": n}} for n, e in enumerate(body["expectations"])]
     suite = gx.ExpectationSuite(name=body["name"], expectations=numbered, meta=body.get("meta"))

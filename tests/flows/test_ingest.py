@@ -277,6 +277,33 @@ def test_duplicate_bytes_change_nothing(env, engine):
     assert [r[:7] for r in before] == [r[:7] for r in after]
 
 
+def test_files_already_seen_are_not_read_again_but_a_rewritten_one_is(env, engine, monkeypatch):
+    import tasks.discover
+
+    inbox = env["inbox"]
+    t0 = dt.datetime(2026, 2, 3, 9, tzinfo=dt.UTC)
+    write_csv(inbox, "TTPVHCC", "dossier", "a.csv", DOSSIER, [["TTPVHCC", "2026-01", 10, 9, 5, 5, 1, 1]],
+              landed_at=t0)
+    path = write_csv(inbox, "SO_KHCN", "dossier", "b.csv", DOSSIER, [["SO_KHCN", "2026-01", 10, 9, 5, 5, 1, 1]],
+                     landed_at=t0)
+    ingest(as_of=AS_OF)
+    size = path.stat().st_size
+    hashed = []
+    real = tasks.discover._sha256
+    monkeypatch.setattr(tasks.discover, "_sha256", lambda p: hashed.append(p.name) or real(p))
+    summary = ingest(as_of=AS_OF)
+    assert hashed == [] and summary.seen == 2 and summary.counts() == {}
+
+    # the same path rewritten in place (same size, a later modification time): read, hashed, loaded as version 2
+    write_csv(inbox, "SO_KHCN", "dossier", "b.csv", DOSSIER, [["SO_KHCN", "2026-01", 10, 8, 5, 5, 1, 1]],
+              landed_at=t0 + dt.timedelta(days=1))
+    assert path.stat().st_size == size
+    summary = ingest(as_of=AS_OF)
+    assert hashed == ["b.csv"] and summary.counts() == {"loaded": 1} and summary.seen == 1
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("select received_online from core.current_dossier where unit_code = 'SO_KHCN'")) == 8
+
+
 def test_correction_supersedes_and_history_is_kept(env, engine):
     inbox = env["inbox"]
     t0 = dt.datetime(2026, 2, 3, 9, tzinfo=dt.UTC)
