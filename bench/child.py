@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chitieu.runtime import quiet_environment  # noqa: E402
+from chitieu.runtime import command_line_run, quiet_environment  # noqa: E402
 
 quiet_environment()
 
@@ -89,7 +89,8 @@ def main() -> None:
         profiler = Profiler(interval=0.005)
         profiler.start()
     started = time.perf_counter()
-    summary = ingest_module.ingest(inbox=args.inbox, as_of=dt.date.fromisoformat(args.as_of))
+    with command_line_run():  # as `chitieu run` runs it
+        summary = ingest_module.ingest(inbox=args.inbox, as_of=dt.date.fromisoformat(args.as_of))
     out["seconds"] = round(time.perf_counter() - started, 3)
     if profiler is not None:
         profiler.stop()

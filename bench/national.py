@@ -115,6 +115,16 @@ def write_disbursement_inbox(root: Path, units: list[str], total_rows: int = 1_0
     return Inbox(root, len(units), total_rows, size, copy_csv)
 
 
+def write_single_file(root: Path, unit: str, rows: int, copy_csv: Path) -> Inbox:
+    """One unit's disbursement file of `rows` projects (Vietnamese headers, `;`), and the same rows for COPY."""
+    data = _disbursement_rows(unit, rows, seed=100)
+    size = _write(root / unit / "disbursement" / "giai_ngan_lon.csv", _header("disbursement", True), data, ";",
+                  dt.datetime(2026, 11, 3, 8, tzinfo=dt.UTC))
+    with copy_csv.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(data)
+    return Inbox(root, 1, rows, size, copy_csv)
+
+
 def write_correction(root: Path, unit: str, rows_in_unit: int, variant: int = 1) -> Path:
     """The unit's October file again with a tenth of its disbursed amounts raised: a one-unit correction.
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from chitieu.runtime import quiet_environment
+from chitieu.runtime import command_line_run, quiet_environment
 
 quiet_environment()
 
@@ -46,7 +46,8 @@ def _guard(fn):
     for logger in run_loggers:
         logger.propagate = False
     try:
-        return fn()
+        with command_line_run():
+            return fn()
     except ChitieuError as exc:
         _fail(exc)
     except sa.exc.OperationalError as exc:

@@ -1,4 +1,4 @@
-"""Build Great Expectations Data Docs under $CHITIEU_HOME/data_docs: a validation page per submission that failed a check.
+"""Great Expectations Data Docs under $CHITIEU_HOME/data_docs: a validation page per submission that failed a check.
 
 tasks/validate.py runs each feed's suite once over all of a run's files and keeps the per-file failures in
 audit.check_result, not GX's result objects. This step maps every submission's recorded failures back onto its
