@@ -46,7 +46,7 @@ def landed_fingerprints(settings: Settings) -> Fingerprints:
                 for r in conn.execute(sa.text(read_sql("discover/fingerprints.sql")))}
 
 
-def _entries(folder: Path) -> list[os.DirEntry]:
+def _entries(folder: str | Path) -> list[os.DirEntry]:
     with os.scandir(folder) as it:
         return sorted(it, key=lambda e: e.name)
 
@@ -77,7 +77,7 @@ def discover_files(inbox: Path, unit_codes: list[str],
         if rel_unit not in known_units:
             skipped.append(SkippedPath(rel_unit, "unknown unit folder (not a submitting unit of the catalog)"))
             continue
-        for feed_entry in _entries(Path(unit_entry.path)):
+        for feed_entry in _entries(unit_entry.path):
             rel_feed = f"{rel_unit}/{feed_entry.name}"
             if feed_entry.is_symlink():
                 skipped.append(SkippedPath(rel_feed, "symlink: not followed"))
@@ -88,16 +88,15 @@ def discover_files(inbox: Path, unit_codes: list[str],
             if feed_entry.name not in FEEDS:
                 skipped.append(SkippedPath(rel_feed, f"unknown feed folder (expected one of {', '.join(FEEDS)})"))
                 continue
-            for entry in _entries(Path(feed_entry.path)):
+            for entry in _entries(feed_entry.path):
                 rel = f"{rel_feed}/{entry.name}"
-                path = Path(entry.path)
                 if entry.is_symlink():
                     skipped.append(SkippedPath(rel, "symlink: not followed"))
                 elif entry.is_dir(follow_symlinks=False):
                     skipped.append(SkippedPath(rel, "nested folder: files must sit directly in the feed folder"))
                 elif not entry.is_file(follow_symlinks=False):
                     skipped.append(SkippedPath(rel, "not a regular file"))
-                elif path.suffix.lower() not in EXTENSIONS or entry.name.startswith(("~$", ".")):
+                elif os.path.splitext(entry.name)[1].lower() not in EXTENSIONS or entry.name.startswith(("~$", ".")):
                     skipped.append(SkippedPath(rel, f"unknown extension (expected {', '.join(EXTENSIONS)})"))
                 else:
                     # no level of <root>/<unit>/<feed>/<file> is a symlink, so the path cannot leave the inbox
@@ -105,6 +104,7 @@ def discover_files(inbox: Path, unit_codes: list[str],
                         stat = entry.stat(follow_symlinks=False)
                         received_at = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
                         known = fingerprints.get(rel)
+                        path = Path(entry.path)
                         sha = (known[2] if known and known[:2] == (stat.st_size, received_at) else _sha256(path))
                     except OSError as exc:
                         skipped.append(SkippedPath(rel, f"cannot read: {exc.strerror}"))
