@@ -16,6 +16,8 @@ settings.register_profile("reliability-fast", max_examples=25, deadline=None, da
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.register_profile("reliability-slow", max_examples=600, deadline=None, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# @given takes the default settings when it decorates: the fast profile, before test modules are imported
+settings.load_profile("reliability-fast")
 
 
 @dataclass
