@@ -8,3 +8,7 @@ grant usage on schema mart to chitieu_reader;
 grant select on all tables in schema mart to chitieu_reader;
 alter default privileges in schema mart grant select on tables to chitieu_reader;
 alter role chitieu_reader set default_transaction_read_only = on;
+-- a BI tool's runaway query or forgotten open transaction must not hold the warehouse: a BI user can still
+-- raise statement_timeout for a session (SET) when a heavy extract needs it
+alter role chitieu_reader set statement_timeout = '5min';
+alter role chitieu_reader set idle_in_transaction_session_timeout = '15min';

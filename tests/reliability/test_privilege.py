@@ -91,6 +91,9 @@ def test_reader_selects_mart_only_and_the_pipeline_role_owns_everything(env, eng
             db_create, db_temp = conn.execute(sa.text(
                 "select has_database_privilege(current_database(), 'create'),"
                 " has_database_privilege(current_database(), 'temp')")).one()
+            timeouts = conn.execute(sa.text(
+                "select current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout'),"
+                " current_setting('default_transaction_read_only')")).one()
         assert [p for p in privileges if p.can_write] == []
         assert [f"{p.nspname}.{p.relname}" for p in privileges if p.can_select != (p.nspname == "mart")] == []
         assert {p.relname for p in privileges if p.nspname == "mart"} >= {
@@ -99,6 +102,7 @@ def test_reader_selects_mart_only_and_the_pipeline_role_owns_everything(env, eng
         assert sequences == []
         assert usage == {**dict.fromkeys(other_schemas, False), "mart": True}
         assert not any(create.values()) and not db_create and not db_temp
+        assert tuple(timeouts) == ("5min", "15min", "on")  # no runaway BI query holds the warehouse
         # --- what an intruder with the BI password would try ----------------------------------------------------
         for statement in ("copy (select 1) to program 'id'",
                           "select pg_read_file('/etc/passwd')",
