@@ -11,7 +11,7 @@ import logging
 import smtplib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.text import MIMEText
@@ -199,8 +199,10 @@ def _with_backoff(send: Callable[[], None], sleep: Callable[[float], None] = tim
     return attempts, error
 
 
-def _claim(engine: sa.Engine, outgoing: Outgoing, channel: Channel, recipient: str) -> int | None:
-    """Insert the alert row; None when this message was already claimed for this channel and recipient."""
+def _claim(engine: sa.Engine, outgoing: Outgoing, channel: Channel, recipient: str,
+           reclaimable: Sequence[int] = ()) -> int | None:
+    """Insert the alert row; None when this message was already claimed for this channel and recipient (unless
+    a pending claim about one of the `reclaimable` submissions was abandoned by an interrupted run)."""
     with engine.begin() as conn:
         return conn.execute(sa.text(read_sql("alerts/claim_alert.sql")), {
             "dedupe_key": outgoing.dedupe_key, "kind": outgoing.kind, "unit_code": outgoing.unit_code,
@@ -209,6 +211,7 @@ def _claim(engine: sa.Engine, outgoing: Outgoing, channel: Channel, recipient: s
             "body": outgoing.message.body,
             "status": "pending" if channel.configured else "not_configured",
             "error": None if channel.configured else "CHITIEU_SMTP_URL is not set",
+            "reclaimable": list(reclaimable),
         }).scalar()
 
 
@@ -218,12 +221,14 @@ def _record(engine: sa.Engine, alert_id: int, status: str, attempts: int, error:
                      {"alert_id": alert_id, "status": status, "attempts": attempts, "error": error})
 
 
-def deliver(engine: sa.Engine, outgoing: Outgoing, channels: list[Channel]) -> Counter:
-    """Claim, send and record the message on every channel; return counts by status (`already` if claimed before)."""
+def deliver(engine: sa.Engine, outgoing: Outgoing, channels: list[Channel], reclaimable: Sequence[int] = ()) -> Counter:
+    """Claim, send and record the message on every channel; return counts by status (`already` if claimed before).
+
+    `reclaimable`: submissions of interrupted runs, whose claimed-but-unrecorded messages are sent again."""
     counts: Counter = Counter()
     for channel in channels:
         recipient = channel.recipient(outgoing)
-        alert_id = _claim(engine, outgoing, channel, recipient or "(no contact_email)")
+        alert_id = _claim(engine, outgoing, channel, recipient or "(no contact_email)", reclaimable)
         if alert_id is None:
             counts["already"] += 1
             continue

@@ -183,7 +183,7 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
 
     # --- alert and publish ------------------------------------------------------------
     submitted = [o.submission_id for o in outcomes if o.submission_id] + orphans
-    summary.alerts = send_alerts(settings, quote(submitted))
+    summary.alerts = send_alerts(settings, quote(submitted), quote(orphans))
     summary.data_docs = build_data_docs(settings, quote(submitted))
     publish_run(quote(summary))
     finish_run(engine, run_id, {"counts": summary.counts(), "skipped": len(summary.skipped),

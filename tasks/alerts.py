@@ -51,11 +51,11 @@ def resolved_alerts(engine: sa.Engine, submission_ids: list[int]) -> list[Outgoi
     return out
 
 
-def _deliver_all(engine: sa.Engine, channels: list, messages: list[Outgoing]) -> Counter:
+def _deliver_all(engine: sa.Engine, channels: list, messages: list[Outgoing], reclaimable: list[int]) -> Counter:
     counts: Counter = Counter()
     for outgoing in messages:
         try:
-            counts += deliver(engine, outgoing, channels)
+            counts += deliver(engine, outgoing, channels, reclaimable)
         except sa.exc.OperationalError:
             raise  # the warehouse went away: let the task's retries take it (claimed rows are never resent)
         except Exception:  # a bug in one message must not stop the others, nor the ingest
@@ -71,16 +71,20 @@ def _warehouse_went_away(task, task_run, state) -> bool:
 
 @task(name="send_alerts", retries=2, retry_delay_seconds=[2, 10],
       retry_condition_fn=_warehouse_went_away, cache_policy=NO_CACHE)
-def send_alerts(settings: Settings, submission_ids: list[int]) -> dict:
-    """Alert units about the given submissions (problems first, then resolutions); return message counts."""
+def send_alerts(settings: Settings, submission_ids: list[int], recovered: list[int] | None = None) -> dict:
+    """Alert units about the given submissions (problems first, then resolutions); return message counts.
+
+    `recovered`: those of them left by interrupted runs; a message such a run claimed but never recorded as sent
+    or failed is sent again."""
     if not submission_ids:
         return {}
     engine = get_engine(settings)
     channels = make_channels(settings)
     problems = problem_alerts(engine, submission_ids)
-    counts = _deliver_all(engine, channels, problems)
+    reclaimable = list(recovered or [])
+    counts = _deliver_all(engine, channels, problems, reclaimable)
     resolved = resolved_alerts(engine, submission_ids)  # after the problems: a same-run correction resolves them
-    counts += _deliver_all(engine, channels, resolved)
+    counts += _deliver_all(engine, channels, resolved, reclaimable)
     if not problems and not resolved:
         return {}
     return {"problems": len(problems), "resolved": len(resolved), **dict(sorted(counts.items()))}

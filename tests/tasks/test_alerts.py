@@ -84,6 +84,24 @@ def test_identical_rerun_and_resend_never_alert_twice(env, engine, smtp):
     assert len(_alerts(engine)) == 1
 
 
+def test_a_claim_left_pending_by_an_interrupted_run_is_sent_by_the_recovering_run(env, engine, smtp):
+    _write_bad(env["inbox"])
+    sid = ingest(as_of=AS_OF).outcomes[0].submission_id
+    with engine.begin() as conn:  # as a process killed between claiming the message and recording its outcome
+        conn.execute(sa.text("update audit.alert set status = 'pending', attempts = 0, sent_at = null"))
+    smtp.messages.clear()
+    settings = load_settings()
+    assert send_alerts.fn(settings, [sid]) == {"already": 1, "problems": 1, "resolved": 0}  # a live run's claim
+    assert smtp.messages == []
+
+    assert send_alerts.fn(settings, [sid], recovered=[sid]) == {"problems": 1, "resolved": 0, "sent": 1}
+    assert len(smtp.messages) == 1
+    [alert] = _alerts(engine)
+    assert alert["status"] == "sent" and alert["sent_at"] is not None and "interrupted" in alert["error"]
+    assert send_alerts.fn(settings, [sid], recovered=[sid])["already"] == 1  # recorded now: never a third time
+    assert len(smtp.messages) == 1
+
+
 def test_concurrent_senders_claim_each_alert_once(env, engine, smtp):
     _write_bad(env["inbox"])
     sid = ingest(as_of=AS_OF).outcomes[0].submission_id
