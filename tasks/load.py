@@ -195,7 +195,8 @@ class _Carried:
 def _failures_json(failures: list[CheckFailure]) -> list[dict]:
     return [{"expectation": f.expectation, "severity": f.severity, "column_name": f.column,
              "failed_rows": len(f.rows) or 1, "failed_row_numbers": f.rows[:10_000],
-             "sample": json.dumps(f.sample, ensure_ascii=False), "message": f.message} for f in failures]
+             "sample": json.dumps(f.sample, ensure_ascii=False), "message": f.message, "message_vi": f.message_vi}
+            for f in failures]
 
 
 def _insert_checks(conn: sa.Connection, failures_by_submission: dict[int, list[CheckFailure]]) -> None:
@@ -204,8 +205,8 @@ def _insert_checks(conn: sa.Connection, failures_by_submission: dict[int, list[C
     if rows:
         conn.execute(sa.text(
             "insert into audit.check_result (submission_id, expectation, severity, column_name, failed_rows,"
-            " failed_row_numbers, sample, message) values (:submission_id, :expectation, :severity, :column_name,"
-            " :failed_rows, :failed_row_numbers, cast(:sample as jsonb), :message)"), rows)
+            " failed_row_numbers, sample, message, message_vi) values (:submission_id, :expectation, :severity,"
+            " :column_name, :failed_rows, :failed_row_numbers, cast(:sample as jsonb), :message, :message_vi)"), rows)
 
 
 def _message(verdict: FileVerdict) -> str | None:

@@ -99,6 +99,8 @@ def test_mixed_inbox_good_files_load_bad_files_rejected_run_exits_zero(env, engi
                                   " from mart.data_quality")).all()
         assert [tuple(r) for r in dq] == [
             ("XA_CHILANG", "received_online_le_received_total", "error", "received_online", 1)]
+        message_vi = conn.scalar(sa.text("select message_vi from mart.data_quality"))
+        assert "«Số hồ sơ trực tuyến»" in message_vi and "«Tổng số hồ sơ tiếp nhận»" in message_vi
         province = conn.execute(sa.text("select numerator, denominator from mart.metric_value where unit_code ="
                                         " 'LANGSON' and metric_code = 'online_dossier_rate' and scope = 'month'")).one()
         assert tuple(province) == (130, 150)  # rejected XA_CHILANG excluded
