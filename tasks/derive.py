@@ -1,4 +1,4 @@
-"""Re-derive metrics, indicator values and project status for the units a load touched."""
+"""Re-derive metrics and indicator values for the units a load touched (project status is a view)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ __all__ = ["derive_metrics"]
 FLOW_FEEDS = ("dossier", "admin_ops")
 STOCK_FEEDS = ("tasks", "disbursement")
 _DERIVE_LOCK = 74_110_002
+ANALYZE_MIN_PAIRS = 500  # from this many dirty (unit, feed) pairs, the derive refreshes core.current_slice's statistics
 
 
 def _script(conn: sa.Connection, name: str, params: dict) -> None:
@@ -34,12 +35,22 @@ def _derive_metric_group(conn: sa.Connection, units: list[str], feeds: list[str]
     conn.execute(sa.text("drop table flow_component; drop table stock_component"))
 
 
+def _refresh_statistics(engine: sa.Engine, dirty: set[tuple[str, str]]) -> None:
+    """After a large load, fresh planner statistics on core.current_slice (milliseconds, in their own transaction):
+    with stale ones the planner expects a handful of slices and probes the fact table's index once per unit."""
+    if len(dirty) >= ANALYZE_MIN_PAIRS:
+        with engine.begin() as conn:
+            conn.execute(sa.text("analyze core.current_slice"))
+
+
 @task(name="derive_metrics", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.date,
                    everything: bool = False) -> dict:
     """Recompute what depends on the (unit, feed) pairs in `dirty`; stocks for every unit when as-of moved."""
     started = time.perf_counter()
-    with get_engine(settings).begin() as conn:
+    engine = get_engine(settings)
+    _refresh_statistics(engine, dirty)
+    with engine.begin() as conn:
         conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _DERIVE_LOCK})
         previous = conn.scalar(sa.text("select value from core.pipeline_state where key = 'as_of'"))
         as_of_moved = previous != as_of.isoformat()
@@ -68,8 +79,6 @@ def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.da
         params = {"province": PROVINCE_CODE}
         if "indicator" in by_feed:
             _script(conn, "indicator_values", {**params, "units": sorted(by_feed["indicator"])})
-        if "disbursement" in by_feed:
-            _script(conn, "project_status", {"units": sorted(by_feed["disbursement"])})
         conn.execute(sa.text(
             "insert into core.pipeline_state (key, value) values ('as_of', :v) "
             "on conflict (key) do update set value = excluded.value"), {"v": as_of.isoformat()})

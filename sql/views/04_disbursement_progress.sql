@@ -1,28 +1,13 @@
 -- mart.disbursement_progress — grain: one row per project at its latest current as_of_date.
 create view mart.disbursement_progress as
-with projects as (
-    select * from core.project_status
-),
-milestones as (
+with milestones as (
     select project_group, required_pct,
            split_part(milestone_mmdd, '-', 1)::int as milestone_month,
            split_part(milestone_mmdd, '-', 2)::int as milestone_day
     from core.milestone
 ),
-milestone_in_force as (
-    select p.unit_code, p.project_code, m.milestone_date, m.required_pct
-    from projects p
-    cross join lateral (
-        select make_date(extract(year from p.as_of_date)::int, milestone_month, milestone_day) as milestone_date,
-               required_pct
-        from milestones
-        where project_group = p.project_group
-          and make_date(extract(year from p.as_of_date)::int, milestone_month, milestone_day) <= p.as_of_date
-        order by 1 desc
-        limit 1
-    ) m
-),
 final as (
+    -- core.project_status is read once, so that a filter on the view (a unit, a project) reaches its rows
     select p.project_code, p.unit_code, p.project_group, p.as_of_date, p.capital_plan_vnd, p.disbursed_vnd,
            round(100.0 * p.disbursed_vnd / nullif(p.capital_plan_vnd, 0), 2) as progress_pct,
            m.milestone_date, m.required_pct as milestone_pct,
@@ -30,8 +15,17 @@ final as (
                 when 100.0 * p.disbursed_vnd >= m.required_pct * p.capital_plan_vnd then 'on_track'
                 else 'behind' end as status,
            p.project_name, p.submission_id
-    from projects p
-    left join milestone_in_force m using (unit_code, project_code)
+    from core.project_status p
+    left join lateral (
+        -- the milestone in force on as_of_date: the last one dated on or before it
+        select make_date(extract(year from p.as_of_date)::int, milestone_month, milestone_day) as milestone_date,
+               required_pct
+        from milestones
+        where project_group = p.project_group
+          and make_date(extract(year from p.as_of_date)::int, milestone_month, milestone_day) <= p.as_of_date
+        order by 1 desc
+        limit 1
+    ) m on true
 )
 select * from final;
 comment on view mart.disbursement_progress is
