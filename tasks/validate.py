@@ -11,14 +11,16 @@ from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from chitieu.bulk_read import read_frame
 from chitieu.catalog import Catalog
 from chitieu.config import Settings
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
-from chitieu.warehouse import get_engine
+from chitieu.warehouse import get_engine, read_sql
 from tasks.parse import ParsedFeed
 
 __all__ = ["CheckFailure", "FileVerdict", "validate_feed"]
@@ -200,11 +202,9 @@ def _history(engine: sa.Engine, feed: str, units: list[str]) -> pd.DataFrame:
 
 
 def _previous_disbursed(engine: sa.Engine, units: list[str]) -> pd.DataFrame:
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "select unit_code, project_code, as_of_date, disbursed_vnd from core.project_status"
-            " where unit_code = any(:units)"), {"units": units}).mappings().all()
-    return pd.DataFrame(rows, columns=["unit_code", "project_code", "as_of_date", "disbursed_vnd"])
+    return read_frame(engine, read_sql("validate/previous_disbursed.sql"), {"units": units}, {
+        "unit_code": pa.string(), "project_code": pa.string(), "as_of_date": pa.date32(),
+        "disbursed_vnd": pa.int64()})
 
 
 def _add_helper_columns(parsed: ParsedFeed, catalog: Catalog, engine: sa.Engine | None) -> pd.DataFrame:

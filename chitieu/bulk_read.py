@@ -1,0 +1,35 @@
+"""Query results as DataFrames through `COPY (query) TO STDOUT`.
+
+A million rows fetched as Python row objects and turned into a DataFrame take seconds (7.8 s for the projects of
+3,321 communes); the same rows as CSV bytes read by pyarrow take a fraction of one.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+
+__all__ = ["read_frame"]
+
+
+def read_frame(engine: sa.Engine, query: str, params: dict, types: dict[str, pa.DataType]) -> pd.DataFrame:
+    """Rows of `query` (psycopg `%(name)s` placeholders, bound client-side) with columns typed as `types`."""
+    raw = engine.raw_connection()
+    try:
+        conn: psycopg.Connection = raw.driver_connection
+        bound = psycopg.ClientCursor(conn).mogrify(query, params)
+        buffer = io.BytesIO()
+        with conn.cursor() as cur, cur.copy(f"copy ({bound}) to stdout with (format csv, header)") as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+        raw.commit()
+    finally:
+        raw.close()
+    table = pacsv.read_csv(io.BytesIO(buffer.getvalue()),
+                           convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
+    return table.select(list(types)).to_pandas(date_as_object=False)
