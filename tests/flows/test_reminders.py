@@ -75,6 +75,19 @@ def test_one_reminder_per_missing_unit_feed_and_month_after_the_due_date(env, en
         rows = conn.execute(sa.text("select kind, status, count(*) from audit.alert group by 1, 2 order by 1")).all()
     assert [tuple(r) for r in rows] == [("rejected", "sent", 1), ("reminder", "sent", EXPECTED_PAIRS - 1)]
 
+    # a reminders run killed after claiming one reminder: a fresh claim is left alone, an hour-old one is sent again
+    with engine.begin() as conn:
+        conn.execute(sa.text("update audit.alert set status = 'pending', sent_at = null where alert_id in"
+                             " (select min(alert_id) from audit.alert where kind = 'reminder')"))
+    assert reminders(as_of=dt.date(2026, 2, 8)).get("sent") is None
+    with engine.begin() as conn:
+        conn.execute(sa.text("update audit.alert set created_at = now() - interval '2 hours'"
+                             " where status = 'pending'"))
+    assert reminders(as_of=dt.date(2026, 2, 8))["sent"] == 1
+    assert len(_reminder_mails(smtp)) == EXPECTED_PAIRS
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("select count(*) from audit.alert where status = 'pending'")) == 0
+
 
 def test_months_roll_over_the_year_end(env):
     settings = load_settings()
