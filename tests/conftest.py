@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -42,7 +43,7 @@ def server_url(tmp_path_factory) -> sa.URL:
     return make_url(server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1))
 
 
-def _admin(url: sa.URL) -> sa.Engine:
+def admin_engine(url: sa.URL) -> sa.Engine:
     return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
 
@@ -52,7 +53,7 @@ def template_url(server_url, tmp_path_factory) -> sa.URL:
     from chitieu.catalog import load_catalog, read_catalog
     from chitieu.warehouse import apply_migrations
 
-    admin = _admin(server_url)
+    admin = admin_engine(server_url)
     with admin.connect() as conn:
         if not conn.scalar(sa.text("select 1 from pg_roles where rolname = 'chitieu'")):
             conn.execute(sa.text("create role chitieu login createrole"))
@@ -68,28 +69,37 @@ def template_url(server_url, tmp_path_factory) -> sa.URL:
     return url
 
 
-@pytest.fixture
-def warehouse_url(server_url, template_url) -> sa.URL:
-    """A fresh database cloned from the template, dropped after the test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = _admin(server_url)
-    for attempt in range(5):  # the template may still be busy for a moment after the previous clone
+@contextlib.contextmanager
+def fresh_database(server_url: sa.URL, template_url: sa.URL, prefix: str = "t"):
+    """A database cloned from the migrated template; its pooled engines disposed and the database dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = admin_engine(server_url)
+    for attempt in range(8):  # the template may still be busy for a moment after the previous clone
         try:
             with admin.connect() as conn:
                 conn.execute(sa.text(f"create database {name} template {TEMPLATE_DB} owner chitieu"))
             break
         except sa.exc.OperationalError:
-            if attempt == 4:
+            if attempt == 7:
                 raise
             time.sleep(0.5 * (attempt + 1))
-    yield template_url.set(database=name)
-    from chitieu import warehouse
+    try:
+        yield template_url.set(database=name)
+    finally:
+        from chitieu import warehouse
 
-    for key in [k for k in warehouse._ENGINES if f"/{name}" in k]:
-        warehouse._ENGINES.pop(key).dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"drop database if exists {name} with (force)"))
-    admin.dispose()
+        for key in [k for k in warehouse._ENGINES if f"/{name}" in k]:
+            warehouse._ENGINES.pop(key).dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"drop database if exists {name} with (force)"))
+        admin.dispose()
+
+
+@pytest.fixture
+def warehouse_url(server_url, template_url) -> sa.URL:
+    """A fresh database cloned from the template, dropped after the test."""
+    with fresh_database(server_url, template_url) as url:
+        yield url
 
 
 @pytest.fixture

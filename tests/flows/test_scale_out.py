@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from chitieu.errors import ConfigError
 from flows.ingest import _partitions, ingest, make_task_runner
+from tests.conftest import fresh_database
 from tests.feeds import write_csv
 
 distributed = pytest.importorskip("distributed")
@@ -74,17 +75,10 @@ def test_task_runner_choice():
 
 def _in_process_snapshot(server_url, template_url, tmp_path, monkeypatch, expected_outcomes) -> tuple:
     """The same inbox loaded by the default in-process runner (one connection) on a fresh warehouse."""
-    import uuid
-
     import tasks.load
 
     monkeypatch.setattr(tasks.load, "LOAD_LANES", 1)
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"create database {name} template {template_url.database} owner chitieu"))
-    try:
-        url = template_url.set(database=name)
+    with fresh_database(server_url, template_url) as url:
         monkeypatch.setenv("CHITIEU_WAREHOUSE_URL", url.render_as_string(hide_password=False))
         monkeypatch.setenv("CHITIEU_HOME", str(tmp_path / "home2"))
         local = ingest(as_of=AS_OF, task_runner="local")
@@ -92,14 +86,6 @@ def _in_process_snapshot(server_url, template_url, tmp_path, monkeypatch, expect
         fresh = sa.create_engine(url, poolclass=sa.pool.NullPool)
         in_process = _snapshot(fresh)
         fresh.dispose()
-    finally:
-        from chitieu import warehouse
-
-        for key in [k for k in warehouse._ENGINES if f"/{name}" in k]:
-            warehouse._ENGINES.pop(key).dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"drop database if exists {name} with (force)"))
-        admin.dispose()
     return in_process
 
 

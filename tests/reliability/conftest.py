@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.conftest import fresh_database
 from tests.reliability import tools
 
 # Few examples in the default run, many under `make test-slow` (tests marked slow load the "slow" profile).
@@ -41,7 +42,7 @@ def _reference(tmp: Path, server_url, template_url, units, bulk_units, bulk_rows
     home, inbox = tmp / "home", tmp / "inbox"
     home.mkdir()
     files = tools.write_inbox(inbox, units, bulk_units, bulk_rows)
-    with tools.fresh_database(server_url, template_url) as url, pytest.MonkeyPatch.context() as mp:
+    with fresh_database(server_url, template_url) as url, pytest.MonkeyPatch.context() as mp:
         for key, value in tools.cli_env(home, inbox, url).items():
             if key.startswith("CHITIEU_"):
                 mp.setenv(key, value)
@@ -80,7 +81,7 @@ def workspace(tmp_path, server_url, template_url):
         import contextlib
 
         stack = contextlib.ExitStack()
-        url = stack.enter_context(tools.fresh_database(server_url, template_url))
+        url = stack.enter_context(fresh_database(server_url, template_url))
         root = tmp_path / f"{name}{len(made)}"
         home, inbox = root / "home", root / "inbox"
         home.mkdir(parents=True)

@@ -12,7 +12,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import CATALOG
+from tests.conftest import CATALOG, admin_engine
 from tests.reliability import tools
 
 
@@ -31,7 +31,7 @@ class OwnServer:
         from chitieu.catalog import load_catalog, read_catalog
         from chitieu.warehouse import apply_migrations
 
-        admin = tools.admin_engine(self.admin_url)
+        admin = admin_engine(self.admin_url)
         with admin.connect() as conn:
             conn.execute(sa.text("create role chitieu login createrole"))
             conn.execute(sa.text("create database chitieu owner chitieu"))
@@ -52,7 +52,7 @@ class OwnServer:
 
     def is_up(self) -> bool:
         try:
-            with tools.admin_engine(self.admin_url).connect() as conn:
+            with admin_engine(self.admin_url).connect() as conn:
                 conn.execute(sa.text("select 1"))
             return True
         except sa.exc.OperationalError:
@@ -132,9 +132,7 @@ def test_short_outage_ridden_out_long_one_reported_in_one_line(own_server, fast_
     assert "load_submissions" in retried, retried
 
     try:
-        assert tools.violations(engine, after_recovery=True) == []
-        differences = tools.diff(fast_reference.figures, tools.figures(engine))
-        assert not differences, "\n".join(d[:400] for d in differences)
+        tools.assert_recovered(engine, fast_reference.figures)
     finally:
         engine.dispose()
 
@@ -174,8 +172,6 @@ def test_long_outage_fails_in_one_line_and_next_run_recovers(own_server, slow_re
     tools.assert_clean_exit(final, "run after the outage")
     engine = tools.check_engine(own_server.url)
     try:
-        assert tools.violations(engine, after_recovery=True) == []
-        differences = tools.diff(slow_reference.figures, tools.figures(engine))
-        assert not differences, "\n".join(d[:400] for d in differences)
+        tools.assert_recovered(engine, slow_reference.figures)
     finally:
         engine.dispose()

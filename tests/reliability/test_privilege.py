@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from chitieu.warehouse import OWNER_ROLE, READER_ROLE
+from tests.conftest import admin_engine
 from tests.reliability import tools
 
 PIPELINE_SCHEMAS = ("raw", "core", "audit", "mart")
@@ -212,7 +213,7 @@ def test_sentinel_password_never_leaks(workspace, server_url, monkeypatch):
     env = tools.cli_env(home, inbox, secret_url,
                         CHITIEU_SMTP_URL=f"smtp://alerts:{sentinel}-smtp@127.0.0.1:{port}",
                         CHITIEU_ALERT_URLS=f"json://hook:{sentinel}-apprise@127.0.0.1:{port}/notify")
-    admin = tools.admin_engine(server_url)
+    admin = admin_engine(server_url)
     records = _Records()
     started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
     logging.getLogger().addHandler(records)

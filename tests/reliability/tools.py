@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
@@ -12,7 +11,6 @@ import random
 import signal
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import sqlalchemy as sa
 from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS
 from chitieu.demo_feeds import build_feeds
-from tests.conftest import CATALOG, REPO, TEMPLATE_DB
+from tests.conftest import CATALOG, REPO
 
 AS_OF = dt.date(2026, 11, 20)
 CHITIEU = REPO / ".venv" / "bin" / "chitieu"
@@ -87,39 +85,9 @@ def write_inbox(inbox: Path, units: tuple[str, ...] | None, bulk_units: tuple[st
 # --- databases -------------------------------------------------------------------------------------------
 
 
-def admin_engine(server_url: sa.URL) -> sa.Engine:
-    return sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-
 def check_engine(url: sa.URL) -> sa.Engine:
     """An engine for the test's own queries, told apart from the pipeline's by its application name."""
     return sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"application_name": "reliability"})
-
-
-@contextlib.contextmanager
-def fresh_database(server_url: sa.URL, template_url: sa.URL):
-    """A database cloned from the migrated template (like the `warehouse_url` fixture), dropped afterwards."""
-    name = f"r_{uuid.uuid4().hex[:12]}"
-    admin = admin_engine(server_url)
-    for attempt in range(8):
-        try:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f"create database {name} template {TEMPLATE_DB} owner chitieu"))
-            break
-        except sa.exc.OperationalError:
-            if attempt == 7:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-    try:
-        yield template_url.set(database=name)
-    finally:
-        from chitieu import warehouse
-
-        for key in [k for k in warehouse._ENGINES if f"/{name}" in k]:
-            warehouse._ENGINES.pop(key).dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"drop database if exists {name} with (force)"))
-        admin.dispose()
 
 
 # --- the CLI as a subprocess -------------------------------------------------------------------------------
@@ -327,3 +295,10 @@ def diff(expected: dict, actual: dict) -> list[str]:
 
 def fact_rows(figs: dict) -> int:
     return sum(int(figs[f"rows_{feed}"][0][0]) for feed in FEEDS)
+
+
+def assert_recovered(engine: sa.Engine, expected: dict, context: str = "") -> None:
+    """Nothing the invariants forbid is left, and the warehouse holds the reference run's figures."""
+    assert violations(engine, after_recovery=True) == []
+    differences = diff(expected, figures(engine))
+    assert not differences, context + "\n".join(d[:400] for d in differences)
