@@ -30,6 +30,7 @@ def read_frame(engine: sa.Engine, query: str, params: dict, types: dict[str, pa.
         raw.commit()
     finally:
         raw.close()
-    table = pacsv.read_csv(io.BytesIO(buffer.getvalue()),
-                           convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
+    buffer.seek(0)
+    table = pacsv.read_csv(buffer, convert_options=pacsv.ConvertOptions(column_types=types,
+                                                                       strings_can_be_null=True))
     return table.select(list(types)).to_pandas(date_as_object=False)

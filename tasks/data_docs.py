@@ -133,14 +133,14 @@ def validation_result(sub: dict, failures: list[dict], suite_body: dict):
               "chitieu": {"submission_id": sub["submission_id"], "status": sub["status"]}})
 
 
-def _refresh_suites(context, feeds: set[str]) -> list:
+def _refresh_suites(context, suites: dict[str, tuple[dict, str]]) -> list:
     """Store each feed's suite when its JSON changed; return the identifiers whose pages need rebuilding."""
     import great_expectations as gx
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     changed = []
-    for feed in sorted(feeds):
-        body, checksum = _suite_body(feed)
+    for feed in sorted(suites):
+        body, checksum = suites[feed]
         try:
             if context.suites.get(body["name"]).meta.get("checksum") == checksum:
                 continue
@@ -151,13 +151,6 @@ def _refresh_suites(context, feeds: set[str]) -> list:
                                                meta={**(body.get("meta") or {}), "checksum": checksum}))
         changed.append(ExpectationSuiteIdentifier(name=body["name"]))
     return changed
-
-
-def _suites_checksum() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def _load(engine: sa.Engine, submission_ids: list[int]) -> tuple[list[dict], dict[int, list[dict]]]:
@@ -177,7 +170,8 @@ def build_data_docs(settings: Settings, submission_ids: list[int]) -> str | None
     """Render the pages of the new submissions that failed a check, the suites when they changed, and the index;
     return index.html's path (None if none yet)."""
     folder, index = settings.data_docs_dir, settings.data_docs_dir / "index.html"
-    stamp, checksum = folder / "suites.sha256", _suites_checksum()
+    suites = {feed: _suite_body(feed) for feed in FEEDS}
+    stamp, checksum = folder / "suites.sha256", ",".join(digest for _, digest in suites.values())
     try:
         subs, checks = _load(get_engine(settings), submission_ids) if submission_ids else ([], {})
         failed = [s for s in subs if checks.get(s["submission_id"])]
@@ -190,9 +184,9 @@ def build_data_docs(settings: Settings, submission_ids: list[int]) -> str | None
         )
 
         context = _context(folder)
-        resources = _refresh_suites(context, set(FEEDS))
+        resources = _refresh_suites(context, suites)
         for sub in failed:
-            body, _ = _suite_body(sub["feed"])
+            body = suites[sub["feed"]][0]
             result = validation_result(sub, checks[sub["submission_id"]], body)
             key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=body["name"]), result.meta["run_id"],
                                              f"{sub['unit_code']}-{sub['feed']}-{sub['submission_id']}")

@@ -221,7 +221,6 @@ def _add_helper_columns(parsed: ParsedFeed, catalog: Catalog, engine: sa.Engine 
         frame["_previous_disbursed_vnd"] = np.nan
         previous = _previous_disbursed(engine, units) if engine is not None else None
         if previous is not None and not previous.empty:
-            previous["as_of_date"] = pd.to_datetime(previous["as_of_date"])
             merged = frame[["unit_code", "project_code", "as_of_date"]].merge(
                 previous, on=["unit_code", "project_code"], how="left", suffixes=("", "_prev"))
             earlier = merged["as_of_date_prev"] < merged["as_of_date"]
