@@ -76,7 +76,7 @@ def _print_summary(summary) -> None:
                         failures=[replace(f, message=_printable(f.message)) for f in o.failures])
                 for o in summary.outcomes]
     skipped = [replace(s, rel_path=_printable(s.rel_path), reason=_printable(s.reason)) for s in summary.skipped]
-    print_summary(replace(summary, outcomes=outcomes, skipped=skipped))
+    print_summary(summary.with_changes(outcomes=outcomes, skipped=skipped))
 
 
 @app.command()

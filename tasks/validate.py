@@ -83,22 +83,24 @@ def load_suite_json(feed: str) -> dict:
     return json.loads((EXPECTATIONS_DIR / f"{feed}.json").read_text(encoding="utf-8"))
 
 
+# Expectations that only ask whether values are present or equal (within a key, or between two columns): the
+# suite may see the columns they read as integer codes of the values instead of a million Python strings.
+_EQUALITY_ONLY = {"expect_column_values_to_not_be_null": ("column",),
+                  "expect_compound_columns_to_be_unique": ("column_list",),
+                  "expect_column_pair_values_to_be_equal": ("column_A", "column_B")}
+
+
 @cache
-def _key_columns(feed: str) -> frozenset[str]:
-    """Columns the suite only checks for uniqueness (as part of a key) and presence: the suite may see them as
-    integer codes of their values (same duplicates, same missing cells) instead of a million Python strings."""
-    key_only: dict[str, bool] = {}
+def _code_columns(feed: str) -> frozenset[str]:
+    """Columns the suite only compares for presence and equality (codes of one shared dictionary keep both)."""
+    ok: dict[str, bool] = {}
     for expectation in load_suite_json(feed)["expectations"]:
         kwargs, kind = expectation["kwargs"], expectation["type"]
-        for name in kwargs.get("column_list", ()):
-            key_only.setdefault(name, True)
-        for k in ("column", "column_A", "column_B"):
-            if k in kwargs:
-                ok = kind == "expect_column_values_to_not_be_null" and k == "column"
-                key_only[kwargs[k]] = key_only.get(kwargs[k], True) and ok
-        for name in kwargs.get("column_list", ()):
-            key_only[name] = key_only[name] and kind == "expect_compound_columns_to_be_unique"
-    return frozenset(name for name, ok in key_only.items() if ok)
+        for key in ("column", "column_A", "column_B", "column_list"):
+            names = kwargs.get(key, ())
+            for name in [names] if isinstance(names, str) else names:
+                ok[name] = ok.get(name, True) and key in _EQUALITY_ONLY.get(kind, ())
+    return frozenset(name for name, fine in ok.items() if fine)
 
 
 @cache
@@ -114,12 +116,19 @@ def _suite_columns(feed: str) -> frozenset[str]:
 
 def _numpy_dtypes(frame: pd.DataFrame, as_codes: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Plain numpy/object columns: GX's pandas metrics mis-handle nullable and Arrow-backed dtypes. Text columns
-    in `as_codes` become float codes of their values (NaN where missing)."""
+    in `as_codes` become float codes (NaN where missing) of one dictionary shared by all of them, so that equal
+    texts get equal codes across columns."""
+    coded = [name for name in frame.columns if name in as_codes and isinstance(frame[name].dtype, pd.StringDtype)]
+    codes_of: dict[str, np.ndarray] = {}
+    if coded:
+        codes, _ = pd.factorize(pd.concat([frame[name] for name in coded], ignore_index=True),
+                                use_na_sentinel=True)
+        codes = np.where(codes < 0, np.nan, codes.astype("float64"))
+        codes_of = dict(zip(coded, np.split(codes, len(coded)), strict=True))
     out = {}
     for name, col in frame.items():
-        if name in as_codes and isinstance(col.dtype, pd.StringDtype):
-            codes, _ = pd.factorize(col, use_na_sentinel=True)
-            out[name] = pd.Series(np.where(codes < 0, np.nan, codes.astype("float64")), index=frame.index)
+        if name in codes_of:
+            out[name] = pd.Series(codes_of[name], index=frame.index)
         elif pd.api.types.is_datetime64_any_dtype(col):
             out[name] = col
         elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
@@ -139,7 +148,7 @@ def _numpy_dtypes(frame: pd.DataFrame, as_codes: frozenset[str] = frozenset()) -
 def _run_suite(feed: str, frame: pd.DataFrame, parameters: dict) -> list[tuple[dict, list[int]]]:
     """(expectation json, failing _idx values) for every failed expectation."""
     gx, batch_definition = _gx_context()
-    frame = _numpy_dtypes(frame[[c for c in frame.columns if c in _suite_columns(feed)]], _key_columns(feed))
+    frame = _numpy_dtypes(frame[[c for c in frame.columns if c in _suite_columns(feed)]], _code_columns(feed))
     body = load_suite_json(feed)
     numbered = [{**e, "meta": {**e.get("meta", {}), "n": n}} for n, e in enumerate(body["expectations"])]
     suite = gx.ExpectationSuite(name=body["name"], expectations=numbered, meta=body.get("meta"))
@@ -213,6 +222,9 @@ def _add_helper_columns(parsed: ParsedFeed, catalog: Catalog, engine: sa.Engine 
     frame["_folder_unit"] = pd.Series([f.unit_code for f in parsed.files], dtype="string").reindex(
         frame["_file"].to_numpy()).to_numpy()
     units = sorted({f.unit_code for f in parsed.files})
+    # unit_known: 1 where the code is a submitting unit of the catalog, 0 where not, missing where the cell is
+    frame["_unit_in_catalog"] = frame["unit_code"].isin(catalog.submitter_codes).astype("float64").where(
+        frame["unit_code"].notna())
     feed = parsed.feed
     if "period" in frame:
         frame["_period_idx"] = _month_index(frame["period"])
@@ -349,7 +361,6 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
     if len(frame):
         year = as_of.year
         parameters = {
-            "known_units": catalog.submitter_codes,
             "known_indicators": sorted(i["indicator_code"] for i in catalog.indicators
                                        if i["source_feed"] == "indicator"),
             "project_groups": ["completed", "transitional", "new", "preparation"],
