@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LandedFile", "SkippedPath"]
+__all__ = ["MAX_FILE_BYTES", "LandedFile", "SkippedPath"]
+
+MAX_FILE_BYTES = 150 * 1024 * 1024  # larger files are refused (parse) and not archived
 
 
 @dataclass(frozen=True)

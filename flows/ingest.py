@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy as _copy
 import datetime as dt
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from chitieu.landing import SkippedPath
 from chitieu.runs import finish_run, interrupted_runs, record_landing, release_leases, start_run
 from chitieu.warehouse import get_engine
 from tasks.alerts import send_alerts
+from tasks.archive import archive_files
 from tasks.data_docs import build_data_docs
 from tasks.derive import derive_metrics
 from tasks.discover import classify_files, discover_files, landed_fingerprints
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["TASK_RUNNER_ENV", "RunSummary", "ingest", "make_task_runner", "process_files"]
 
 ACCEPTED = ("loaded", "loaded_with_warnings")
+PART_BYTES = 24 * 2**20  # new files of a feed per pipelined part (~220,000 disbursement rows)
 TASK_RUNNER_ENV = "CHITIEU_TASK_RUNNER"
 
 
@@ -66,23 +69,77 @@ class RunSummary:
         return copy
 
 
-def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.date,
-                  run_id: int) -> list[SubmissionOutcome]:
-    """Parse, validate and load each feed's new files as one batch per feed, in this process."""
-    outcomes: list[SubmissionOutcome] = []
-    for feed in FEEDS:
-        feed_files = files_by_feed.get(feed) or []
-        if not feed_files:
-            continue
-        from tasks.load import load_submissions
-        from tasks.parse import parse_feed
-        from tasks.validate import validate_feed
+class _Pipeline:
+    """Parts of a run: the warehouse loads one part (a task in the flow's thread pool; PostgreSQL does that work
+    in its own processes) while the flow's thread parses and validates the next, and derives a loaded part's
+    units while the next one loads. One part loads at a time, so at most two are held in memory."""
 
+    def __init__(self, settings: Settings, as_of: dt.date, run_id: int, derive_parts: bool):
+        self.settings, self.as_of, self.run_id, self.derive_parts = settings, as_of, run_id, derive_parts
+        self.outcomes: list[SubmissionOutcome] = []
+        self.derived: set[tuple[str, str]] = set()  # (unit, feed) pairs derived at as_of by a part
+        self._loading = None
+        self._deriving: list = []
+
+    def load(self, parsed, verdicts) -> None:
+        from tasks.load import load_submissions
+
+        self._collect(derive=self.derive_parts)
         # quote(): Prefect would otherwise walk every file, row and verdict of these parameters, twice per task
-        parsed = parse_feed(feed, quote(feed_files))
-        verdicts = validate_feed(quote(parsed), quote(catalog), as_of, settings)
-        outcomes += load_submissions(settings, quote(parsed), quote(verdicts), run_id)
-    return outcomes
+        self._loading = load_submissions.submit(self.settings, quote(parsed), quote(verdicts), self.run_id)
+
+    def _collect(self, derive: bool) -> None:
+        """Wait for the part being loaded; derive its units in the background while the next part loads."""
+        if self._loading is None:
+            return
+        loading, self._loading = self._loading, None
+        loaded = loading.result()
+        self.outcomes += loaded
+        dirty = {(o.unit_code, o.feed) for o in loaded if o.status in ACCEPTED}
+        if derive and dirty:
+            self._deriving.append(derive_metrics.submit(self.settings, quote(dirty), self.as_of, sweep=False))
+            self.derived |= dirty
+
+    def finish(self) -> None:
+        """The last part loaded (the run's own derive takes its units) and every part's derive done."""
+        self._collect(derive=False)
+        for deriving in self._deriving:
+            deriving.result()
+
+    def abandon(self) -> None:
+        """On error: let the part being loaded and the derives finish (each commits whole), raising nothing."""
+        for future in [f for f in (self._loading, *self._deriving) if f is not None]:
+            future.wait()
+
+
+def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.date, run_id: int,
+                  derive_parts: bool = True) -> tuple[list[SubmissionOutcome], set[tuple[str, str]]]:
+    """Parse, validate and load each feed's new files in this process, one batch per feed: a feed of more than
+    PART_BYTES of new files in parts of whole units, pipelined (_Pipeline). Returns the outcomes and the (unit,
+    feed) pairs already derived at `as_of`."""
+    if not any(files_by_feed.values()):
+        return [], set()
+    from tasks.parse import parse_feed
+    from tasks.validate import validate_feed
+
+    pipeline = _Pipeline(settings, as_of, run_id, derive_parts)
+    try:
+        for feed in FEEDS:
+            feed_files = files_by_feed.get(feed) or []
+            for part in _partitions(feed_files, math.ceil(sum(f.size_bytes for f in feed_files) / PART_BYTES)):
+                parsed = parse_feed(feed, quote(part))
+                pipeline.load(parsed, validate_feed(quote(parsed), quote(catalog), as_of, settings))
+        pipeline.finish()
+    except BaseException:
+        pipeline.abandon()
+        raise
+    return _in_landing_order(pipeline.outcomes, files_by_feed), pipeline.derived
+
+
+def _in_landing_order(outcomes: list[SubmissionOutcome], files_by_feed: dict) -> list[SubmissionOutcome]:
+    """Outcomes by feed, then in the order discovery listed the files."""
+    position = {(f.feed, f.rel_path): i for feed in FEEDS for i, f in enumerate(files_by_feed.get(feed) or [])}
+    return sorted(outcomes, key=lambda o: (FEEDS.index(o.feed), position.get((o.feed, o.file_name), 0)))
 
 
 # --- scale-out: partitions of units as parallel tasks on a Dask cluster ------------------------------
@@ -144,9 +201,7 @@ def process_partitions(settings: Settings, files_by_feed: dict, catalog, as_of: 
     # no quote() here: annotations do not survive the trip to a Dask worker
     futures = [process_partition.submit(settings, feed, part, catalog, as_of, run_id)
                for feed in FEEDS for part in _partitions(files_by_feed.get(feed) or [], 2 * max(1, workers))]
-    outcomes = [outcome for future in futures for outcome in future.result()]
-    position = {(f.feed, f.rel_path): i for feed in FEEDS for i, f in enumerate(files_by_feed.get(feed) or [])}
-    return sorted(outcomes, key=lambda o: (FEEDS.index(o.feed), position.get((o.feed, o.file_name), 0)))
+    return _in_landing_order([outcome for future in futures for outcome in future.result()], files_by_feed)
 
 
 @flow(name="ingest", on_failure=[release_leases], on_crashed=[release_leases])
@@ -171,12 +226,15 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     record_landing(engine, [(f, "submitted") for f in discovery.new]  # first: a crash later loses no sighting
                    + [(f, "duplicate") for f, _ in discovery.duplicates], discovery.skipped)
 
-    # --- parse, validate, load (one batch per feed) -----------------------------------
+    # --- archive, parse, validate, load (one batch per feed) --------------------------
+    if discovery.new:
+        archive_files(settings, quote(discovery.new))
     by_feed: dict[str, list] = {}
     for landed in discovery.new:
         by_feed.setdefault(landed.feed, []).append(landed)
+    derived: set[tuple[str, str]] = set()
     if runner is None:
-        outcomes = process_files(settings, by_feed, catalog, as_of, run_id)
+        outcomes, derived = process_files(settings, by_feed, catalog, as_of, run_id, derive_parts=not interrupted)
     else:
         outcomes = process_partitions.with_options(task_runner=runner)(settings, quote(by_feed), quote(catalog),
                                                                        as_of, run_id)
@@ -188,7 +246,8 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     # --- derive -----------------------------------------------------------------------
     dirty = {(o.unit_code, o.feed) for o in outcomes if o.status in ACCEPTED}
     summary = RunSummary(run_id, as_of, outcomes, discovery.skipped, len(discovery.seen))
-    summary.derive = derive_metrics(settings, quote(dirty), as_of, everything=bool(interrupted))
+    summary.derive = derive_metrics(settings, quote(dirty - derived), as_of, everything=bool(interrupted),
+                                    derived=quote(frozenset(derived)))
 
     # --- alert and publish ------------------------------------------------------------
     submitted = [o.submission_id for o in outcomes if o.submission_id] + orphans

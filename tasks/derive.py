@@ -44,16 +44,20 @@ def _refresh_statistics(engine: sa.Engine, dirty: set[tuple[str, str]]) -> None:
 
 
 @task(name="derive_metrics", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.date,
-                   everything: bool = False) -> dict:
-    """Recompute what depends on the (unit, feed) pairs in `dirty`; stocks for every unit when as-of moved."""
+def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.date, everything: bool = False,
+                   derived: frozenset[tuple[str, str]] = frozenset(), sweep: bool = True) -> dict:
+    """Recompute what depends on the (unit, feed) pairs in `dirty`; stocks for every unit when as-of moved.
+
+    `sweep=False` derives `dirty` alone and leaves the recorded as-of date as it is (a part of a run, derived while
+    the next part loads); the run's final call then passes the pairs already derived at `as_of` as `derived`, and
+    its sweep of every unit for a new as-of date skips them."""
     started = time.perf_counter()
     engine = get_engine(settings)
     _refresh_statistics(engine, dirty)
     with engine.begin() as conn:
         conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _DERIVE_LOCK})
         previous = conn.scalar(sa.text("select value from core.pipeline_state where key = 'as_of'"))
-        as_of_moved = previous != as_of.isoformat()
+        as_of_moved = sweep and previous != as_of.isoformat()
         if everything:
             all_units = conn.scalars(sa.text("select unit_code from core.unit where unit_code <> :p"),
                                      {"p": PROVINCE_CODE}).all()
@@ -66,10 +70,13 @@ def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.da
         for feed in flow:
             groups.append((sorted(by_feed[feed]), [feed]))
         if as_of_moved:
-            units = conn.scalars(sa.text(
-                "select distinct unit_code from core.current_slice where feed in ('tasks', 'disbursement')")).all()
-            groups.append((sorted(set(units) | by_feed.get("tasks", set()) | by_feed.get("disbursement", set())),
-                           list(STOCK_FEEDS)))
+            pairs = conn.execute(sa.text(
+                "select distinct unit_code, feed from core.current_slice where feed in ('tasks', 'disbursement')"))
+            # a unit whose stock data this run derived at this as-of already is not derived again
+            units = {u for u, f in pairs if everything or (u, f) not in derived}
+            units |= by_feed.get("tasks", set()) | by_feed.get("disbursement", set())
+            if units:
+                groups.append((sorted(units), list(STOCK_FEEDS)))
         else:
             for feed in STOCK_FEEDS:
                 if feed in by_feed:
@@ -79,8 +86,9 @@ def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.da
         params = {"province": PROVINCE_CODE}
         if "indicator" in by_feed:
             _script(conn, "indicator_values", {**params, "units": sorted(by_feed["indicator"])})
-        conn.execute(sa.text(
-            "insert into core.pipeline_state (key, value) values ('as_of', :v) "
-            "on conflict (key) do update set value = excluded.value"), {"v": as_of.isoformat()})
+        if sweep:
+            conn.execute(sa.text(
+                "insert into core.pipeline_state (key, value) values ('as_of', :v) "
+                "on conflict (key) do update set value = excluded.value"), {"v": as_of.isoformat()})
     return {"units": len({u for u, _ in dirty}), "groups": len(groups), "as_of_moved": as_of_moved,
             "seconds": round(time.perf_counter() - started, 3)}

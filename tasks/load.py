@@ -6,10 +6,8 @@ import io
 import json
 import logging
 import os
-import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,17 +21,19 @@ from prefect.cache_policies import NO_CACHE
 from chitieu.config import Settings
 from chitieu.feeds import feed_spec
 from chitieu.landing import LandedFile
+from chitieu.pg_binary import SUPPORTED_TYPES
+from chitieu.pg_binary import encode as encode_binary
 from chitieu.warehouse import get_engine, read_sql
-from tasks.parse import MAX_FILE_BYTES, ParsedFeed
+from tasks.archive import archive_path
+from tasks.parse import ParsedFeed
 from tasks.validate import CheckFailure, FileVerdict
 
-__all__ = ["SubmissionOutcome", "archive_file", "load_submissions", "record_duplicates"]
+__all__ = ["SubmissionOutcome", "load_submissions", "record_duplicates"]
 
 BATCH_ROWS = 125_000
 REJECTED_BATCH = 1_000  # rejected files recorded per transaction
 LANE_MIN_ROWS = 100_000  # from this many accepted rows, batches of disjoint units load on parallel connections
 LOAD_LANES = max(1, min(4, os.cpu_count() or 1))
-ARCHIVE_THREADS = 1  # one copier alongside the database work: parallel copies only contend
 _log = logging.getLogger(__name__)
 _ACCEPTED = ("loaded", "loaded_with_warnings")
 
@@ -52,21 +52,6 @@ class SubmissionOutcome:
     periods: list[str] = field(default_factory=list)
     failures: list[CheckFailure] = field(default_factory=list)
     sha256: str = ""
-
-
-def _archive_path(landed: LandedFile, archive_dir: Path) -> Path:
-    return archive_dir / landed.sha256[:2] / f"{landed.sha256}{landed.extension}"
-
-
-def archive_file(landed: LandedFile, archive_dir: Path) -> Path:
-    """Copy the file's bytes to the content-addressed archive (kept for reruns); idempotent."""
-    target = _archive_path(landed, archive_dir)
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f"{target.suffix}.{os.getpid()}.part")  # concurrent runs never share a tmp
-        shutil.copyfile(landed.path, tmp)
-        tmp.replace(target)
-    return target
 
 
 def _lock_units(conn: sa.Connection, feed: str, units: set[str]) -> None:
@@ -89,21 +74,54 @@ def _run_script(conn: sa.Connection, script: str, params: dict) -> None:
             conn.execute(sa.text(statement), params)
 
 
+def _column_types(conn: sa.Connection, feed: str) -> dict[str, str]:
+    """PostgreSQL type of each column of core.fact_<feed> (cached per process)."""
+    key = (conn.engine.url.render_as_string(hide_password=True), feed)
+    if key not in _COLUMN_TYPES:
+        _COLUMN_TYPES[key] = dict(conn.execute(sa.text(
+            "select column_name, data_type from information_schema.columns"
+            " where table_schema = 'core' and table_name = :t"), {"t": f"fact_{feed}"}).all())
+    return _COLUMN_TYPES[key]
+
+
+_COLUMN_TYPES: dict[tuple[str, str], dict[str, str]] = {}
+
+
 def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table) -> None:
     """COPY an Arrow table (submission_id, slice_key, source_row, feed columns) into core.fact_<feed> through the
-    session's psycopg connection."""
+    session's psycopg connection: in PostgreSQL's binary format when every column's type has an encoder
+    (chitieu.pg_binary), else as CSV."""
     if table.num_rows == 0:
         return
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    types = _column_types(conn, feed)
+    pg_types = [types.get(name, "?") for name in table.column_names]
+    if all(t in SUPPORTED_TYPES for t in pg_types):
+        data, fmt = memoryview(encode_binary(table, pg_types)), "binary"
+    else:
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        data, fmt = buffer.getbuffer(), "csv"
     columns = ", ".join(table.column_names)
     cursor = conn.connection.driver_connection.cursor()
-    statement = f"copy core.fact_{feed} ({columns}) from stdin with (format csv)"
+    statement = f"copy core.fact_{feed} ({columns}) from stdin with (format {fmt})"
     try:
         with cursor.copy(statement) as copy:
-            copy.write(buffer.getbuffer())
+            copy.write(data)
     except psycopg.Error as exc:  # raw psycopg here: wrap it as SQLAlchemy would (DataError, OperationalError...)
         raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+def summarize_new_facts(engine: sa.Engine, feed: str) -> None:
+    """Summarise the block ranges that new facts filled in the fact table's BRIN index (V006), so that lookups by
+    submission skip them; until then they are read whole. Skipped when another session (autovacuum, a concurrent
+    load) holds the table's maintenance lock: autosummarize covers them later."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("set local lock_timeout = '1s'"))
+            conn.execute(sa.text("select brin_summarize_new_values(cast(:index as regclass))"),
+                         {"index": f"core.fact_{feed}_submission"})
+    except sa.exc.OperationalError as exc:
+        _log.info("fact_%s: block ranges left to autosummarize (%s)", feed, str(exc.orig).splitlines()[0])
 
 
 def _facts_table(parsed: ParsedFeed, mask: np.ndarray | None = None) -> pa.Table:
@@ -236,9 +254,9 @@ class _Loader:
     """One feed's load: batches of accepted files, each in one transaction; rejected files recorded after."""
 
     def __init__(self, engine: sa.Engine, parsed: ParsedFeed, verdicts: dict[int, FileVerdict], carried: _Carried,
-                 run_id: int | None, archives: dict[int, str], copies: dict[int, Future]):
+                 run_id: int | None, archives: dict[int, str]):
         self.engine, self.parsed, self.verdicts, self.carried = engine, parsed, verdicts, carried
-        self.run_id, self.archives, self.copies = run_id, archives, copies
+        self.run_id, self.archives = run_id, archives
         self.files = parsed.rows["_file"].to_numpy()
         self.sizes = parsed.rows.groupby("_file").size().to_dict()  # rows per file index
         self.facts = _facts_table(parsed) if len(parsed.rows) else None
@@ -256,7 +274,6 @@ class _Loader:
             _run_script(conn, after_facts_sql(self.parsed.feed), {"ids": sorted(claimed.values()),
                                                                    **self.carried.slice_params(claimed)})
             _insert_checks(conn, {sid: self.verdicts[idx].failures for idx, sid in claimed.items()})
-            self.archived(claimed)  # the archived copy exists before the submission naming it commits
         return claimed
 
     def rejected(self, batch: list[int]) -> dict[int, int]:
@@ -265,13 +282,7 @@ class _Loader:
             claimed = _insert_submissions(conn, self.parsed, batch, self.verdicts, self.carried, self.run_id,
                                           self.archives)
             _insert_checks(conn, {sid: self.verdicts[idx].failures for idx, sid in claimed.items()})
-            self.archived(claimed)
         return claimed
-
-    def archived(self, claimed: dict[int, int]) -> None:
-        for idx in claimed:
-            if idx in self.copies:
-                self.copies[idx].result()
 
     def lane(self, indices: list[int]) -> dict[int, SubmissionOutcome]:
         """Load the accepted files `indices` batch after batch; outcomes by file index."""
@@ -345,32 +356,29 @@ def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int,
                      run_id: int | None) -> list[SubmissionOutcome]:
     """Record every file of the feed; facts of accepted files land whole or not at all.
 
-    Files are archived by a background thread while they load; a large load spreads whole units over parallel
-    connections (PostgreSQL checks and indexes the rows on as many cores)."""
-    engine, archive_dir = get_engine(settings), settings.archive_dir
-    keep = {idx: f for idx, f in enumerate(parsed.files)
-            if f.size_bytes <= MAX_FILE_BYTES}  # a file refused for its size is not copied (disk filling)
-    archives = {idx: str(_archive_path(f, archive_dir)) for idx, f in keep.items()}
-    with ThreadPoolExecutor(ARCHIVE_THREADS, thread_name_prefix="archive") as archiver:
-        copies = {idx: archiver.submit(archive_file, f, archive_dir) for idx, f in keep.items()}
-        loader = _Loader(engine, parsed, verdicts, _Carried(parsed), run_id, archives, copies)
-        accepted = [i for i in range(len(parsed.files)) if verdicts[i].status in _ACCEPTED]
-        rows = sum(int(loader.sizes.get(i, 0)) for i in accepted)
-        lanes = _lanes(parsed, loader.sizes, accepted, LOAD_LANES) if rows >= LANE_MIN_ROWS else [accepted]
-        outcomes: dict[int, SubmissionOutcome] = {}
-        if len(lanes) == 1:
-            outcomes.update(loader.lane(lanes[0]))
-        else:
-            with ThreadPoolExecutor(len(lanes), thread_name_prefix="load") as pool:
-                for lane_outcomes in pool.map(loader.lane, lanes):
-                    outcomes.update(lane_outcomes)
-        rejected = [idx for idx in range(len(parsed.files))
-                    if verdicts[idx].status == "rejected" and idx not in outcomes]
-        for start in range(0, len(rejected), REJECTED_BATCH):
-            for idx, sid in loader.rejected(rejected[start:start + REJECTED_BATCH]).items():
-                outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx], loader.carried)
-        for copy in copies.values():
-            copy.result()
+    The files were archived before (tasks.archive). A large load spreads whole units over parallel connections
+    (PostgreSQL checks and indexes the rows on as many cores)."""
+    engine = get_engine(settings)
+    archives = {idx: str(path) for idx, f in enumerate(parsed.files)
+                if (path := archive_path(f, settings.archive_dir)) is not None}
+    loader = _Loader(engine, parsed, verdicts, _Carried(parsed), run_id, archives)
+    accepted = [i for i in range(len(parsed.files)) if verdicts[i].status in _ACCEPTED]
+    rows = sum(int(loader.sizes.get(i, 0)) for i in accepted)
+    lanes = _lanes(parsed, loader.sizes, accepted, LOAD_LANES) if rows >= LANE_MIN_ROWS else [accepted]
+    outcomes: dict[int, SubmissionOutcome] = {}
+    if len(lanes) == 1:
+        outcomes.update(loader.lane(lanes[0]))
+    else:
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix="load") as pool:
+            for lane_outcomes in pool.map(loader.lane, lanes):
+                outcomes.update(lane_outcomes)
+    if outcomes:
+        summarize_new_facts(engine, parsed.feed)
+    rejected = [idx for idx in range(len(parsed.files))
+                if verdicts[idx].status == "rejected" and idx not in outcomes]
+    for start in range(0, len(rejected), REJECTED_BATCH):
+        for idx, sid in loader.rejected(rejected[start:start + REJECTED_BATCH]).items():
+            outcomes[idx] = _outcome(parsed, idx, sid, verdicts[idx], loader.carried)
     return [outcomes[i] for i in sorted(outcomes)]
 
 
@@ -428,4 +436,5 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
                 _run_script(conn, read_sql("load/refresh_current.sql"), {"ids": [sid]})
             _insert_checks(conn, {sid: verdict.failures})
         outcomes.append(_outcome(parsed, idx, sid, verdict, carried))
+    summarize_new_facts(engine, parsed.feed)
     return outcomes

@@ -18,12 +18,11 @@ from prefect.cache_policies import NO_CACHE
 
 from chitieu.errors import FileRejected
 from chitieu.feeds import FeedSpec, feed_spec, normalize_header
-from chitieu.landing import LandedFile
+from chitieu.landing import MAX_FILE_BYTES, LandedFile
 from chitieu.values import PARSERS
 
 __all__ = ["ParsedFeed", "parse_feed", "read_file"]
 
-MAX_FILE_BYTES = 150 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
 MAX_XLSX_CELLS = 10_000_000  # cells of the first sheet as read (rows padded to the widest so far)
 MAX_TEXT_CHARS = 2000

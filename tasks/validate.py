@@ -194,17 +194,17 @@ def _days(dates: pd.Series) -> pd.Series:
 def _history(engine: sa.Engine, feed: str, units: list[str]) -> pd.DataFrame:
     """Median of each unit's current values (per indicator for the indicator feed), with point counts."""
     sql = {
-        "dossier": "select f.unit_code, null::text as indicator_code, percentile_cont(0.5) within group "
+        "dossier": "select c.unit_code, null::text as indicator_code, percentile_cont(0.5) within group "
                    "(order by f.received_total) as median, count(*) as points from core.fact_dossier f ",
-        "admin_ops": "select f.unit_code, null::text as indicator_code, percentile_cont(0.5) within group "
+        "admin_ops": "select c.unit_code, null::text as indicator_code, percentile_cont(0.5) within group "
                      "(order by f.documents_issued) as median, count(*) as points from core.fact_admin_ops f ",
-        "indicator": "select f.unit_code, f.indicator_code, percentile_cont(0.5) within group "
+        "indicator": "select c.unit_code, f.indicator_code, percentile_cont(0.5) within group "
                      "(order by f.value) as median, count(*) as points from core.fact_indicator f ",
     }.get(feed)
     if sql is None:
         return pd.DataFrame(columns=["unit_code", "indicator_code", "median", "points"])
     sql += ("join core.current_slice c on c.submission_id = f.submission_id and c.slice_key = f.slice_key "
-            "where f.unit_code = any(:units) group by 1, 2")
+            "where c.unit_code = any(:units) group by 1, 2")
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(sa.text(sql), {"units": units}).mappings().all(),
                             columns=["unit_code", "indicator_code", "median", "points"])
