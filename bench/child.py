@@ -29,7 +29,8 @@ import flows.ingest as ingest_module  # noqa: E402
 
 _STEPS = {"discover_files": "tasks.discover", "classify_files": "tasks.discover", "parse_feed": "tasks.parse",
           "validate_feed": "tasks.validate", "load_submissions": "tasks.load", "record_duplicates": "tasks.load",
-          "record_landing": "flows.ingest", "archive_files": "tasks.archive", "derive_metrics": "tasks.derive", "send_alerts": "tasks.alerts",
+          "record_landing": "flows.ingest", "archive_files": "tasks.archive", "derive_metrics": "tasks.derive",
+          "send_alerts": "tasks.alerts",
           "build_data_docs": "tasks.data_docs", "publish_run": "tasks.publish"}
 
 

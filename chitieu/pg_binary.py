@@ -1,9 +1,11 @@
-"""Arrow tables as PostgreSQL binary COPY data, built column by column with numpy (no Python per row).
+"""Arrow tables as PostgreSQL binary COPY data, assembled by Arrow's compute kernels (no Python per row).
 
 PostgreSQL reads its binary format without parsing text: a COPY of 1 M fact rows costs the server ~0.5 s less
 than the same rows as CSV. Written by hand because neither psycopg (one Python call per row) nor pyarrow writes
 this format. Layout (PostgreSQL docs, "COPY ... Binary Format"): a 19-byte header; per row a 16-bit field count,
-then per field a 32-bit length (-1 for NULL) and the value in network byte order; a 16-bit -1 trailer.
+then per field a 32-bit length (-1 for NULL) and the value in network byte order; a 16-bit -1 trailer. Each
+column becomes one Arrow binary value per row (length + value), and the rows are the columns' values joined
+element-wise.
 """
 
 from __future__ import annotations
@@ -14,69 +16,72 @@ import pyarrow.compute as pc
 
 __all__ = ["SUPPORTED_TYPES", "encode"]
 
-_HEADER = np.frombuffer(b"PGCOPY\n\xff\r\n\x00" + bytes(8), dtype=np.uint8)
-_TRAILER = np.frombuffer(b"\xff\xff", dtype=np.uint8)
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_TRAILER = b"\xff\xff"
+_NULL = np.frombuffer(b"\xff\xff\xff\xff", dtype=np.uint8)
 _PG_EPOCH_DAYS = 10_957  # 2000-01-01, PostgreSQL's day zero, in days since 1970-01-01 (Arrow's)
 _FIXED = {"smallint": ">i2", "integer": ">i4", "bigint": ">i8", "double precision": ">f8", "date": ">i4"}
 SUPPORTED_TYPES = frozenset({*_FIXED, "text"})
 
 
-def _fixed_bytes(column: pa.Array, pg_type: str) -> np.ndarray:
-    """(rows, width) bytes of a fixed-width column, zeros where NULL."""
+def _binary(data: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """A large_binary array from concatenated bytes and the byte length of each value."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.Array.from_buffers(pa.large_binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _fixed_fields(column: pa.Array, pg_type: str) -> pa.Array:
+    """Length + big-endian value per row (the length alone, -1, where NULL)."""
+    dtype = np.dtype(_FIXED[pg_type])
     if pg_type == "date":
         values = pc.fill_null(column.cast(pa.int32()), 0).to_numpy() - _PG_EPOCH_DAYS
     else:
         values = pc.fill_null(column, 0).to_numpy(zero_copy_only=False)
-    dtype = np.dtype(_FIXED[pg_type])
-    return values.astype(dtype).view(np.uint8).reshape(len(column), dtype.itemsize)
+    n, width = len(column), 4 + dtype.itemsize
+    fields = np.empty((n, width), dtype=np.uint8)
+    fields[:, :4] = np.frombuffer(np.array([dtype.itemsize], dtype=">i4").tobytes(), dtype=np.uint8)
+    fields[:, 4:] = values.astype(dtype).view(np.uint8).reshape(n, dtype.itemsize)
+    lengths = np.full(n, width, dtype=np.int64)
+    if column.null_count:
+        nulls = column.is_null().to_numpy(zero_copy_only=False)
+        fields[nulls, :4] = _NULL
+        keep = np.ones((n, width), dtype=bool)
+        keep[nulls, 4:] = False
+        lengths[nulls] = 4
+        return _binary(fields[keep], lengths)
+    return _binary(fields.reshape(-1), lengths)
 
 
-def _text_parts(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets relative to the first value, UTF-8 bytes) of a text column, NULLs as empty strings."""
-    column = pc.fill_null(column.cast(pa.large_string()), "")
-    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)[column.offset:column.offset + len(column) + 1]
-    data = np.frombuffer(column.buffers()[2], dtype=np.uint8) if column.buffers()[2] is not None else \
-        np.empty(0, dtype=np.uint8)
-    return offsets - offsets[0], data[offsets[0]:offsets[-1]]
+def _text_fields(column: pa.Array) -> pa.Array:
+    """Length + UTF-8 bytes per row (the length alone, -1, where NULL)."""
+    text = column.cast(pa.large_string())
+    lengths = pc.fill_null(pc.binary_length(text), 0).to_numpy(zero_copy_only=False).astype(">i4")
+    if text.null_count:
+        lengths[text.is_null().to_numpy(zero_copy_only=False)] = -1
+    prefix = _binary(lengths.view(np.uint8), np.full(len(text), 4, dtype=np.int64))
+    return pc.binary_join_element_wise(prefix, text.cast(pa.large_binary()), pa.scalar(b"", pa.large_binary()),
+                                       null_handling="replace",
+                                       null_replacement="")
 
 
-def encode(table: pa.Table, pg_types: list[str]) -> np.ndarray:
-    """The whole COPY ... (FORMAT binary) stream of `table`, whose columns are of `pg_types` in order."""
+def encode(table: pa.Table, pg_types: list[str]) -> list[bytes | pa.Buffer]:
+    """The whole COPY ... (FORMAT binary) stream of `table` (columns of `pg_types`, in order), as the pieces to
+    write one after the other."""
     n, k = table.num_rows, table.num_columns
-    columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in table.columns]
-    lengths = np.empty((k, n), dtype=np.int64)  # payload bytes per field, -1 for NULL
-    payloads: list[tuple[np.ndarray, np.ndarray | None]] = []
-    for i, (column, pg_type) in enumerate(zip(columns, pg_types, strict=True)):
+    fields = []
+    for column, pg_type in zip(table.columns, pg_types, strict=True):
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         if pg_type == "text":
-            offsets, data = _text_parts(column)
-            lengths[i] = np.diff(offsets)
-            payloads.append((data, offsets))
+            fields.append(_text_fields(column))
         elif pg_type in _FIXED:
-            fixed = _fixed_bytes(column, pg_type)
-            lengths[i] = fixed.shape[1]
-            payloads.append((fixed, None))
+            fields.append(_fixed_fields(column, pg_type))
         else:
             raise ValueError(f"no binary COPY encoding for PostgreSQL type {pg_type!r}")
-        if column.null_count:
-            lengths[i][column.is_null().to_numpy(zero_copy_only=False)] = -1
-    row_bytes = 2 + (4 + np.maximum(lengths, 0)).sum(axis=0)
-    row_start = np.empty(n, dtype=np.int64)
-    row_start[:1] = len(_HEADER)
-    np.cumsum(row_bytes[:-1], out=row_start[1:])
-    row_start[1:] += len(_HEADER)
-    out = np.empty(len(_HEADER) + int(row_bytes.sum()) + len(_TRAILER), dtype=np.uint8)
-    out[:len(_HEADER)] = _HEADER
-    out[-len(_TRAILER):] = _TRAILER
-    out[row_start[:, None] + np.arange(2)] = np.array([k], dtype=">i2").view(np.uint8)
-    at = row_start + 2  # where each row's next field starts
-    for i, (data, offsets) in enumerate(payloads):
-        out[at[:, None] + np.arange(4)] = lengths[i].astype(">i4").view(np.uint8).reshape(n, 4)
-        at += 4
-        size = np.maximum(lengths[i], 0)
-        if offsets is None:  # fixed width: every non-NULL field gets its bytes
-            present = lengths[i] >= 0
-            out[at[present, None] + np.arange(data.shape[1])] = data[present]
-        elif len(data):  # text: byte j of row r goes to at[r] + (j - offsets[r])
-            out[np.repeat(at - offsets[:-1], size) + np.arange(len(data))] = data
-        at += size
-    return out
+    if n == 0:
+        return [_HEADER, _TRAILER]
+    count = pa.scalar(np.array([k], dtype=">i2").tobytes(), pa.large_binary())
+    rows = pc.binary_join_element_wise(count, *fields, pa.scalar(b"", pa.large_binary()))
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + n + 1]
+    body = rows.buffers()[2][offsets[0]:offsets[-1]]
+    return [_HEADER, body, _TRAILER]

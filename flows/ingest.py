@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["TASK_RUNNER_ENV", "RunSummary", "ingest", "make_task_runner", "process_files"]
 
 ACCEPTED = ("loaded", "loaded_with_warnings")
-PART_BYTES = 24 * 2**20  # new files of a feed per pipelined part (~220,000 disbursement rows)
+PART_BYTES = 48 * 2**20  # new files of a feed per pipelined part (up to ~440,000 disbursement rows)
 TASK_RUNNER_ENV = "CHITIEU_TASK_RUNNER"
 
 
@@ -70,9 +70,10 @@ class RunSummary:
 
 
 class _Pipeline:
-    """Parts of a run: the warehouse loads one part (a task in the flow's thread pool; PostgreSQL does that work
-    in its own processes) while the flow's thread parses and validates the next, and derives a loaded part's
-    units while the next one loads. One part loads at a time, so at most two are held in memory."""
+    """Parts of a run: each part's files are archived while the flow's thread parses and validates it; the
+    warehouse loads it (a task in the flow's thread pool; PostgreSQL does that work in its own processes) while
+    the next part is parsed, and derives its units while the next one loads. One part loads at a time, so at
+    most two are held in memory."""
 
     def __init__(self, settings: Settings, as_of: dt.date, run_id: int, derive_parts: bool):
         self.settings, self.as_of, self.run_id, self.derive_parts = settings, as_of, run_id, derive_parts
@@ -80,13 +81,22 @@ class _Pipeline:
         self.derived: set[tuple[str, str]] = set()  # (unit, feed) pairs derived at as_of by a part
         self._loading = None
         self._deriving: list = []
+        self._archiving: list = []
 
-    def load(self, parsed, verdicts) -> None:
+    def archive(self, files: list):
+        """Start copying a part's files to the archive (system calls and I/O waits) while it is parsed."""
+        archiving = archive_files.submit(self.settings, quote(files))
+        self._archiving.append(archiving)
+        return archiving
+
+    def load(self, parsed, verdicts, archiving) -> None:
         from tasks.load import load_submissions
 
         self._collect(derive=self.derive_parts)
-        # quote(): Prefect would otherwise walk every file, row and verdict of these parameters, twice per task
-        self._loading = load_submissions.submit(self.settings, quote(parsed), quote(verdicts), self.run_id)
+        # quote(): Prefect would otherwise walk every file, row and verdict of these parameters, twice per task;
+        # the part's archived copies exist before its submissions commit (wait_for)
+        self._loading = load_submissions.submit(self.settings, quote(parsed), quote(verdicts), self.run_id,
+                                                wait_for=[archiving])
 
     def _collect(self, derive: bool) -> None:
         """Wait for the part being loaded; derive its units in the background while the next part loads."""
@@ -108,7 +118,7 @@ class _Pipeline:
 
     def abandon(self) -> None:
         """On error: let the part being loaded and the derives finish (each commits whole), raising nothing."""
-        for future in [f for f in (self._loading, *self._deriving) if f is not None]:
+        for future in [f for f in (self._loading, *self._deriving, *self._archiving) if f is not None]:
             future.wait()
 
 
@@ -127,8 +137,9 @@ def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.da
         for feed in FEEDS:
             feed_files = files_by_feed.get(feed) or []
             for part in _partitions(feed_files, math.ceil(sum(f.size_bytes for f in feed_files) / PART_BYTES)):
+                archiving = pipeline.archive(part)
                 parsed = parse_feed(feed, quote(part))
-                pipeline.load(parsed, validate_feed(quote(parsed), quote(catalog), as_of, settings))
+                pipeline.load(parsed, validate_feed(quote(parsed), quote(catalog), as_of, settings), archiving)
         pipeline.finish()
     except BaseException:
         pipeline.abandon()
@@ -226,9 +237,7 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     record_landing(engine, [(f, "submitted") for f in discovery.new]  # first: a crash later loses no sighting
                    + [(f, "duplicate") for f, _ in discovery.duplicates], discovery.skipped)
 
-    # --- archive, parse, validate, load (one batch per feed) --------------------------
-    if discovery.new:
-        archive_files(settings, quote(discovery.new))
+    # --- archive, parse, validate, load (one batch per feed, or pipelined parts) -----
     by_feed: dict[str, list] = {}
     for landed in discovery.new:
         by_feed.setdefault(landed.feed, []).append(landed)
@@ -236,6 +245,7 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     if runner is None:
         outcomes, derived = process_files(settings, by_feed, catalog, as_of, run_id, derive_parts=not interrupted)
     else:
+        archive_files(settings, quote(discovery.new))
         outcomes = process_partitions.with_options(task_runner=runner)(settings, quote(by_feed), quote(catalog),
                                                                        as_of, run_id)
     if discovery.duplicates:

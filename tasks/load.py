@@ -96,17 +96,18 @@ def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table) -> None:
     types = _column_types(conn, feed)
     pg_types = [types.get(name, "?") for name in table.column_names]
     if all(t in SUPPORTED_TYPES for t in pg_types):
-        data, fmt = memoryview(encode_binary(table, pg_types)), "binary"
+        pieces, fmt = encode_binary(table, pg_types), "binary"
     else:
         buffer = io.BytesIO()
         pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        data, fmt = buffer.getbuffer(), "csv"
+        pieces, fmt = [buffer.getbuffer()], "csv"
     columns = ", ".join(table.column_names)
     cursor = conn.connection.driver_connection.cursor()
     statement = f"copy core.fact_{feed} ({columns}) from stdin with (format {fmt})"
     try:
         with cursor.copy(statement) as copy:
-            copy.write(data)
+            for piece in pieces:
+                copy.write(piece)
     except psycopg.Error as exc:  # raw psycopg here: wrap it as SQLAlchemy would (DataError, OperationalError...)
         raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 

@@ -37,18 +37,19 @@ def _table(rows: int | None = None) -> pa.Table:
 
 def _rows_after_copy(engine, table: pa.Table, fmt: str) -> list[tuple]:
     if fmt == "binary":
-        data = memoryview(encode(table, [COLUMNS[c] for c in table.column_names]))
+        pieces = encode(table, [COLUMNS[c] for c in table.column_names])
     else:
         buffer = io.BytesIO()
         pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        data = buffer.getbuffer()
+        pieces = [buffer.getbuffer()]
     raw = engine.raw_connection()
     try:
         conn = raw.driver_connection
         with conn.cursor() as cur:
             cur.execute("create temp table t (seq serial, " + ", ".join(f"{c} {t}" for c, t in COLUMNS.items()) + ")")
             with cur.copy(f"copy t ({', '.join(table.column_names)}) from stdin with (format {fmt})") as copy:
-                copy.write(data)
+                for piece in pieces:
+                    copy.write(piece)
             cur.execute("select * from t order by seq")
             return cur.fetchall()
     finally:
