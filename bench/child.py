@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import importlib
 import json
+import os
 import resource
 import sys
 import time
@@ -35,6 +36,21 @@ _STEPS = {"discover_files": "tasks.discover", "classify_files": "tasks.discover"
 
 
 PEAKS: dict[str, float] = {}
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds of this process, of every PostgreSQL process on the machine) so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return own.ru_utime + own.ru_stime, ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_mb() -> float:
@@ -89,10 +105,14 @@ def main() -> None:
 
         profiler = Profiler(interval=0.005)
         profiler.start()
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     with command_line_run():  # as `chitieu run` runs it
         summary = ingest_module.ingest(inbox=args.inbox, as_of=dt.date.fromisoformat(args.as_of))
     out["seconds"] = round(time.perf_counter() - started, 3)
+    cpu_after = _cpu_seconds()
+    out["cpu_s"] = {name: round(after - before, 2)
+                    for name, before, after in zip(("python", "postgres"), cpu_before, cpu_after, strict=True)}
     if profiler is not None:
         profiler.stop()
         Path(args.profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False))

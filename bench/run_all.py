@@ -336,14 +336,23 @@ def render(r: dict) -> str:
         "",
         "### Where the time of figure 1 goes",
         "",
+        "Seconds per step, summed over the run's parts: the feed goes in parts of whole units, and a part's "
+        "archive copies, its load and its derive run beside the parsing and validation of the next part, so the "
+        "steps add up to more than the run.",
+        "",
         "| step | seconds | peak RSS after it (MB) |",
         "|---|---|---|",
     ]
     steps, peaks = big["steps"], big.get("peak_after_mb", {})
     for name, seconds in sorted(steps.items(), key=lambda kv: -kv[1]):
         lines.append(f"| {name} | {seconds:.2f} | {peaks.get(name, 0):,.0f} |")
-    lines.append(f"| flow and task orchestration (Prefect), run bookkeeping | "
-                 f"{big['seconds'] - sum(steps.values()):.2f} | |")
+    cpu = big.get("cpu_s")
+    if cpu:
+        total, cores = cpu["python"] + cpu["postgres"], int(m["cores"]) if m["cores"].isdigit() else 1
+        lines += ["", f"CPU time during the run: the Python process {cpu['python']:.2f} s, PostgreSQL "
+                  f"{cpu['postgres']:.2f} s. On {cores} cores the run cannot take less than {total:.2f} / {cores} = "
+                  f"{total / cores:.2f} s ({total / cores / floor:.1f}× the COPY floor) however well its steps "
+                  "overlap: the remaining distance to the target is CPU work, not waiting."]
     for title, (nat_run, near_run) in (("3", r["corrections"][0]), ("3b", r["corrections_alone"][0])):
         lines += ["", f"Correction {title} (first repeat), per step:", "", "| step | national | near-empty |",
                   "|---|---|---|"]

@@ -232,7 +232,8 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     interrupted, orphans = interrupted_runs(engine, run_id)
 
     # --- discover ---------------------------------------------------------------------
-    files, skipped = discover_files(inbox_path, catalog.submitter_codes, quote(landed_fingerprints(settings)))
+    files, skipped = discover_files(inbox_path, quote(catalog.submitter_codes),
+                                     quote(landed_fingerprints(settings)))
     discovery = classify_files(settings, quote(files), quote(skipped))
     record_landing(engine, [(f, "submitted") for f in discovery.new]  # first: a crash later loses no sighting
                    + [(f, "duplicate") for f, _ in discovery.duplicates], discovery.skipped)

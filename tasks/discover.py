@@ -36,14 +36,16 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-Fingerprints = dict[str, tuple[int, dt.datetime, str]]  # rel_path -> (size, modified_at, sha256)
+Fingerprints = dict[str, tuple[int, int, str]]  # rel_path -> (size, modification time in µs since 1970, sha256)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def landed_fingerprints(settings: Settings) -> Fingerprints:
     """Size, modification time and hash of every inbox path the warehouse has seen (its latest content)."""
     with get_engine(settings).connect() as conn:
-        return {r.rel_path: (r.size_bytes, r.modified_at, r.sha256)
-                for r in conn.execute(sa.text(read_sql("discover/fingerprints.sql")))}
+        return {rel_path: (size, modified_us, sha) for rel_path, size, modified_us, sha
+                in conn.execute(sa.text(read_sql("discover/fingerprints.sql")))}
 
 
 def _entries(folder: str | Path) -> list[os.DirEntry]:
@@ -105,7 +107,8 @@ def discover_files(inbox: Path, unit_codes: list[str],
                         received_at = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
                         known = fingerprints.get(rel)
                         path = Path(entry.path)
-                        sha = (known[2] if known and known[:2] == (stat.st_size, received_at) else _sha256(path))
+                        unchanged = known and known[:2] == (stat.st_size, (received_at - _EPOCH) // _MICROSECOND)
+                        sha = known[2] if unchanged else _sha256(path)
                     except OSError as exc:
                         skipped.append(SkippedPath(rel, f"cannot read: {exc.strerror}"))
                         continue

@@ -118,7 +118,7 @@ def summarize_new_facts(engine: sa.Engine, feed: str) -> None:
     load) holds the table's maintenance lock: autosummarize covers them later."""
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text("set local lock_timeout = '1s'"))
+            conn.execute(sa.text("set local lock_timeout = '10s'"))  # autovacuum yields after deadlock_timeout (1 s)
             conn.execute(sa.text("select brin_summarize_new_values(cast(:index as regclass))"),
                          {"index": f"core.fact_{feed}_submission"})
     except sa.exc.OperationalError as exc:
