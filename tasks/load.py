@@ -114,8 +114,9 @@ def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table) -> None:
 
 def summarize_new_facts(engine: sa.Engine, feed: str) -> None:
     """Summarise the block ranges that new facts filled in the fact table's BRIN index (V006), so that lookups by
-    submission skip them; until then they are read whole. Skipped when another session (autovacuum, a concurrent
-    load) holds the table's maintenance lock: autosummarize covers them later."""
+    submission skip them; until then they are read whole. Waits up to 10 s for the table's maintenance lock
+    (autovacuum gives it up after deadlock_timeout); held longer (another run summarising), the ranges are left to
+    autosummarize."""
     try:
         with engine.begin() as conn:
             conn.execute(sa.text("set local lock_timeout = '10s'"))  # autovacuum yields after deadlock_timeout (1 s)
