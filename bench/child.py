@@ -38,19 +38,24 @@ _STEPS = {"discover_files": "tasks.discover", "classify_files": "tasks.discover"
 PEAKS: dict[str, float] = {}
 
 
-def _cpu_seconds() -> tuple[float, float]:
-    """(CPU seconds of this process, of every PostgreSQL process on the machine) so far."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def _cpu_seconds() -> tuple[float, float, float]:
+    """CPU seconds so far of (this process and the children it waited for, every PostgreSQL process on the machine,
+    the Prefect server's processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    postgres = prefect = 0
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            text = stat.read_text()
+            text = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
+        ticks = sum(int(f) for f in text.rsplit(")", 1)[1].split()[11:13])  # utime, stime
         if "(postgres)" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return own.ru_utime + own.ru_stime, ticks / os.sysconf("SC_CLK_TCK")
+            postgres += ticks
+        elif b"prefect" in cmdline and b"server" in cmdline:
+            prefect += ticks
+    hz = os.sysconf("SC_CLK_TCK")
+    return (own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, postgres / hz, prefect / hz)
 
 
 def _peak_mb() -> float:
@@ -112,7 +117,8 @@ def main() -> None:
     out["seconds"] = round(time.perf_counter() - started, 3)
     cpu_after = _cpu_seconds()
     out["cpu_s"] = {name: round(after - before, 2)
-                    for name, before, after in zip(("python", "postgres"), cpu_before, cpu_after, strict=True)}
+                    for name, before, after in zip(("python", "postgres", "prefect_server"), cpu_before, cpu_after,
+                                                   strict=True)}
     if profiler is not None:
         profiler.stop()
         Path(args.profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False))

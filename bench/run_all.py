@@ -348,11 +348,12 @@ def render(r: dict) -> str:
         lines.append(f"| {name} | {seconds:.2f} | {peaks.get(name, 0):,.0f} |")
     cpu = big.get("cpu_s")
     if cpu:
-        total, cores = cpu["python"] + cpu["postgres"], int(m["cores"]) if m["cores"].isdigit() else 1
-        lines += ["", f"CPU time during the run: the Python process {cpu['python']:.2f} s, PostgreSQL "
-                  f"{cpu['postgres']:.2f} s. On {cores} cores the run cannot take less than {total:.2f} / {cores} = "
-                  f"{total / cores:.2f} s ({total / cores / floor:.1f}× the COPY floor) however well its steps "
-                  "overlap: the remaining distance to the target is CPU work, not waiting."]
+        total, cores = sum(cpu.values()), int(m["cores"]) if m["cores"].isdigit() else 1
+        lines += ["", f"CPU time during the run: the flow's Python process (and its archive copiers) "
+                  f"{cpu['python']:.2f} s, PostgreSQL {cpu['postgres']:.2f} s, the Prefect server "
+                  f"{cpu.get('prefect_server', 0):.2f} s. On {cores} cores the run cannot take less than "
+                  f"{total:.2f} / {cores} = {total / cores:.2f} s ({total / cores / floor:.1f}× the COPY floor) "
+                  "however well its steps overlap."]
     for title, (nat_run, near_run) in (("3", r["corrections"][0]), ("3b", r["corrections_alone"][0])):
         lines += ["", f"Correction {title} (first repeat), per step:", "", "| step | national | near-empty |",
                   "|---|---|---|"]
