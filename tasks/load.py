@@ -34,6 +34,8 @@ BATCH_ROWS = 125_000
 REJECTED_BATCH = 1_000  # rejected files recorded per transaction
 LANE_MIN_ROWS = 100_000  # from this many accepted rows, batches of disjoint units load on parallel connections
 LOAD_LANES = max(1, min(4, os.cpu_count() or 1))
+SUMMARIZE_MIN_ROWS = 10_000  # from this many rows loaded, the BRIN ranges they filled are summarised at once
+ANALYZE_MIN_ROWS = 100_000  # ... and the fact table's statistics refreshed
 _log = logging.getLogger(__name__)
 _ACCEPTED = ("loaded", "loaded_with_warnings")
 
@@ -112,18 +114,25 @@ def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table) -> None:
         raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
-def summarize_new_facts(engine: sa.Engine, feed: str) -> None:
-    """Summarise the block ranges that new facts filled in the fact table's BRIN index (V006), so that lookups by
-    submission skip them; until then they are read whole. Waits up to 10 s for the table's maintenance lock
-    (autovacuum gives it up after deadlock_timeout); held longer (another run summarising), the ranges are left to
-    autosummarize."""
+def after_large_load(engine: sa.Engine, feed: str, rows: int) -> None:
+    """After a load of many rows, in their own transactions: summarise the block ranges the new facts filled in
+    the fact table's BRIN index (V006; until then a lookup by submission reads them whole), and from
+    ANALYZE_MIN_ROWS refresh the table's planner statistics (without them, the next lookups of one unit's rows
+    may plan a scan of the whole table). Smaller loads leave both to autovacuum. Summarising waits up to 10 s for
+    the table's maintenance lock (autovacuum gives it up after deadlock_timeout); held longer (another run
+    summarising), the ranges are left to autosummarize."""
+    if rows < SUMMARIZE_MIN_ROWS:
+        return
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text("set local lock_timeout = '10s'"))  # autovacuum yields after deadlock_timeout (1 s)
+            conn.execute(sa.text("set local lock_timeout = '10s'"))
             conn.execute(sa.text("select brin_summarize_new_values(cast(:index as regclass))"),
                          {"index": f"core.fact_{feed}_submission"})
     except sa.exc.OperationalError as exc:
         _log.info("fact_%s: block ranges left to autosummarize (%s)", feed, str(exc.orig).splitlines()[0])
+    if rows >= ANALYZE_MIN_ROWS:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"analyze core.fact_{feed}"))
 
 
 def _facts_table(parsed: ParsedFeed, mask: np.ndarray | None = None) -> pa.Table:
@@ -374,8 +383,7 @@ def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int,
         with ThreadPoolExecutor(len(lanes), thread_name_prefix="load") as pool:
             for lane_outcomes in pool.map(loader.lane, lanes):
                 outcomes.update(lane_outcomes)
-    if outcomes:
-        summarize_new_facts(engine, parsed.feed)
+    after_large_load(engine, parsed.feed, sum(int(loader.sizes.get(i, 0)) for i in outcomes))
     rejected = [idx for idx in range(len(parsed.files))
                 if verdicts[idx].status == "rejected" and idx not in outcomes]
     for start in range(0, len(rejected), REJECTED_BATCH):
@@ -438,5 +446,5 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
                 _run_script(conn, read_sql("load/refresh_current.sql"), {"ids": [sid]})
             _insert_checks(conn, {sid: verdict.failures})
         outcomes.append(_outcome(parsed, idx, sid, verdict, carried))
-    summarize_new_facts(engine, parsed.feed)
+    after_large_load(engine, parsed.feed, len(parsed.rows))
     return outcomes
