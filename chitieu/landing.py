@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from chitieu.packs import has_member, read_member
 
 __all__ = ["MAX_FILE_BYTES", "LandedFile", "SkippedPath"]
 
@@ -13,7 +16,8 @@ MAX_FILE_BYTES = 150 * 1024 * 1024  # larger files are refused (parse) and not a
 
 @dataclass(frozen=True)
 class LandedFile:
-    """One file in <inbox>/<unit_code>/<feed>/, hashed."""
+    """One file in <inbox>/<unit_code>/<feed>/, hashed; or its archived copy (a rerun): `path` is then the
+    archive pack and `member` its name inside (chitieu.packs), or `path` a file of older archives (no member)."""
 
     path: Path
     rel_path: str
@@ -22,10 +26,17 @@ class LandedFile:
     sha256: str
     size_bytes: int
     received_at: dt.datetime  # when it landed (file modification time, UTC)
+    member: str | None = None
 
     @property
     def extension(self) -> str:
-        return self.path.suffix.lower()
+        return os.path.splitext(self.member or self.path.name)[1].lower()
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes() if self.member is None else read_member(str(self.path), self.member)
+
+    def exists(self) -> bool:
+        return self.path.is_file() if self.member is None else has_member(str(self.path), self.member)
 
 
 @dataclass(frozen=True)

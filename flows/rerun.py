@@ -28,12 +28,13 @@ __all__ = ["rerun"]
 def _current_files(engine: sa.Engine, unit: str, feed: str, period: str | None) -> list[tuple[int, LandedFile]]:
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
-            "select distinct s.submission_id, s.file_name, s.sha256, s.size_bytes, s.received_at, s.archive_path"
+            "select distinct s.submission_id, s.file_name, s.sha256, s.size_bytes, s.received_at, s.archive_path,"
+            " s.archive_member"
             " from audit.submission s join core.current_slice c on c.submission_id = s.submission_id"
             " where s.unit_code = :u and s.feed = :f and (cast(:p as text) is null or c.period = :p)"
             " order by s.received_at, s.submission_id"), {"u": unit, "f": feed, "p": period}).all()
     return [(r.submission_id, LandedFile(Path(r.archive_path), r.file_name, unit, feed, r.sha256, r.size_bytes,
-                                         r.received_at)) for r in rows]
+                                         r.received_at, r.archive_member)) for r in rows]
 
 
 @flow(name="rerun", on_failure=[release_leases], on_crashed=[release_leases])
@@ -48,7 +49,7 @@ def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None
     run_id = start_run(engine, f"rerun {unit} {feed} {period or ''}".strip(), as_of, None,
                        str(runtime.flow_run.id or ""))
     current = _current_files(engine, unit, feed, period)
-    missing = [f.rel_path for _, f in current if not f.path.exists()]
+    missing = [f.rel_path for _, f in current if not f.exists()]
     if missing:
         raise ConfigError(f"archived copy missing for {missing[0]} (under {settings.archive_dir})")
     summary = RunSummary(run_id, as_of)

@@ -1,4 +1,4 @@
-"""Archive each new file's bytes before it loads: content-addressed copies that reruns read back."""
+"""Archive each new file's bytes before it loads, in one pack per batch (chitieu.packs), for reruns to read back."""
 
 from __future__ import annotations
 
@@ -11,41 +11,46 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from chitieu.config import Settings
-from chitieu.copier import copy_into_place
 from chitieu.landing import MAX_FILE_BYTES, LandedFile
+from chitieu.packs import pack_name, write_pack
 
-__all__ = ["archive_file", "archive_files", "archive_path"]
+__all__ = ["archive_files", "archive_member", "pack_path"]
 
-COPIER_MIN_FILES = 200  # from this many files, a separate process copies them (see chitieu/copier.py)
+PACKER_MIN_FILES = 200  # from this many files, a separate process writes the pack (see chitieu/packs.py)
 
 
-def archive_path(landed: LandedFile, archive_dir: Path) -> Path | None:
-    """Where the file's bytes are kept; None for a file refused for its size (a unit could fill the disk)."""
+def archive_member(landed: LandedFile) -> str | None:
+    """The file's name inside a pack; None for a file refused for its size (a unit could fill the disk)."""
     if landed.size_bytes > MAX_FILE_BYTES:
         return None
-    return archive_dir / landed.sha256[:2] / f"{landed.sha256}{landed.extension}"
+    return f"{landed.sha256}{landed.extension}"
 
 
-def archive_file(landed: LandedFile, archive_dir: Path) -> Path | None:
-    """Copy the file's bytes to the content-addressed archive (kept for reruns); idempotent."""
-    target = archive_path(landed, archive_dir)
-    if target is not None:
-        copy_into_place(str(landed.path), str(target))
-    return target
+def pack_path(files: list[LandedFile], archive_dir: Path) -> Path | None:
+    """Where the pack of these files is kept; None when none of them is archived."""
+    members = {m for f in files if (m := archive_member(f)) is not None}
+    return archive_dir / "packs" / pack_name(list(members)) if members else None
 
 
 @task(name="archive_files", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def archive_files(settings: Settings, files: list[LandedFile]) -> None:
-    """Archive the run's new files. The flow runs this beside the first part's parsing and has loads wait for
-    it, so that no submission names a copy that does not exist."""
-    pairs = [(str(f.path), str(target)) for f in files
-             if (target := archive_path(f, settings.archive_dir)) is not None and not target.exists()]
-    if len(pairs) < COPIER_MIN_FILES:
-        for source, target in pairs:
-            copy_into_place(source, target)
-        return
+def archive_files(settings: Settings, files: list[LandedFile]) -> str | None:
+    """Archive a batch of new files as one pack; its path (None if nothing was archived). The flow runs this
+    beside the batch's parsing and hands the path to the load, so that no submission names a pack that does not
+    exist."""
+    target = pack_path(files, settings.archive_dir)
+    if target is None or target.exists():
+        return None if target is None else str(target)
+    pairs, seen = [], set()
+    for f in files:
+        if (member := archive_member(f)) is not None and member not in seen:  # the same bytes twice: one member
+            seen.add(member)
+            pairs.append((str(f.path), member))
+    if len(pairs) < PACKER_MIN_FILES:
+        write_pack(str(target), pairs)
+        return str(target)
     lines = "".join(json.dumps(pair) + "\n" for pair in pairs)  # ASCII: any path survives any locale
-    done = subprocess.run([sys.executable, "-m", "chitieu.copier"], input=lines, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "chitieu.packs", str(target)], input=lines, capture_output=True,
                           encoding="utf-8", errors="replace", cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0:
         raise OSError(f"archiving {len(pairs)} files failed: {done.stderr.strip().splitlines()[-1:]}")
+    return str(target)

@@ -24,7 +24,7 @@ from chitieu.landing import LandedFile
 from chitieu.pg_binary import SUPPORTED_TYPES
 from chitieu.pg_binary import encode as encode_binary
 from chitieu.warehouse import get_engine, read_sql
-from tasks.archive import archive_path
+from tasks.archive import archive_member
 from tasks.parse import ParsedFeed
 from tasks.validate import CheckFailure, FileVerdict
 
@@ -243,7 +243,7 @@ def _message(verdict: FileVerdict) -> str | None:
 
 
 def _insert_submissions(conn: sa.Connection, parsed: ParsedFeed, batch: list[int], verdicts: dict[int, FileVerdict],
-                        carried: _Carried, run_id: int | None, archives: dict[int, str]) -> dict[int, int]:
+                        carried: _Carried, run_id: int | None, archives: dict[int, tuple[str, str]]) -> dict[int, int]:
     """Claim the files' contents for their unit and feed in one statement; file index -> submission id of those
     claimed (a file whose content a concurrent run already holds is not)."""
     rows = []
@@ -253,7 +253,9 @@ def _insert_submissions(conn: sa.Connection, parsed: ParsedFeed, batch: list[int
                      "sha256": landed.sha256, "size_bytes": landed.size_bytes,
                      "received_at": landed.received_at.isoformat(), "status": verdict.status,
                      "rows_total": verdict.rows_total, "rows_failed": verdict.rows_failed,
-                     "archive_path": archives.get(idx), "periods": carried.periods.get(idx, []),
+                     "archive_path": archives[idx][0] if idx in archives else None,
+                     "archive_member": archives[idx][1] if idx in archives else None,
+                     "periods": carried.periods.get(idx, []),
                      "message": _message(verdict)})
     by_key = {(parsed.files[idx].unit_code, parsed.files[idx].feed, parsed.files[idx].sha256): idx for idx in batch}
     returned = conn.execute(sa.text(read_sql("load/insert_submissions.sql")),
@@ -265,7 +267,7 @@ class _Loader:
     """One feed's load: batches of accepted files, each in one transaction; rejected files recorded after."""
 
     def __init__(self, engine: sa.Engine, parsed: ParsedFeed, verdicts: dict[int, FileVerdict], carried: _Carried,
-                 run_id: int | None, archives: dict[int, str]):
+                 run_id: int | None, archives: dict[int, tuple[str, str]]):
         self.engine, self.parsed, self.verdicts, self.carried = engine, parsed, verdicts, carried
         self.run_id, self.archives = run_id, archives
         self.files = parsed.rows["_file"].to_numpy()
@@ -364,14 +366,14 @@ def _lanes(parsed: ParsedFeed, sizes: dict[int, int], indices: list[int], count:
 
 @task(name="load_submissions", tags=["load"], retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int, FileVerdict],
-                     run_id: int | None) -> list[SubmissionOutcome]:
+                     run_id: int | None, pack: str | None) -> list[SubmissionOutcome]:
     """Record every file of the feed; facts of accepted files land whole or not at all.
 
-    The files were archived before (tasks.archive). A large load spreads whole units over parallel connections
-    (PostgreSQL checks and indexes the rows on as many cores)."""
+    The files were archived before, in the pack `pack` (tasks.archive; None: none of them is kept). A large load
+    spreads whole units over parallel connections (PostgreSQL checks and indexes the rows on as many cores)."""
     engine = get_engine(settings)
-    archives = {idx: str(path) for idx, f in enumerate(parsed.files)
-                if (path := archive_path(f, settings.archive_dir)) is not None}
+    archives = {idx: (pack, member) for idx, f in enumerate(parsed.files)
+                if pack is not None and (member := archive_member(f)) is not None}
     loader = _Loader(engine, parsed, verdicts, _Carried(parsed), run_id, archives)
     accepted = [i for i in range(len(parsed.files)) if verdicts[i].status in _ACCEPTED]
     rows = sum(int(loader.sizes.get(i, 0)) for i in accepted)

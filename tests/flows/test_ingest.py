@@ -245,6 +245,25 @@ FILE_LEVEL = [
 ]
 
 
+def test_rows_not_in_utf8_reject_their_file_alone(env, engine):
+    """A file whose header is plain but whose rows are not UTF-8 shares its layout with good files, which the
+    bulk reader reads together: it alone is rejected, the others load every row."""
+    header = b"unit_code,period,received_total,received_online,resolved_total,resolved_on_time\n"
+    for unit, name, body in [
+            ("TTPVHCC", "a.csv", b"TTPVHCC,2026-01,4,3,2,1\nTTPVHCC,2026-02,8,6,4,2\n"),
+            ("XA_DONGDANG", "b.csv", _cp1258("XA_DONGDANG,2026-01,5,5,5,5\nXA_DONGDANG,Tháng 2,5,5,5,5\n")),
+            ("XA_CHILANG", "c.csv", b"XA_CHILANG,2026-01,9,9,9,9\n")]:
+        folder = env["inbox"] / unit / "dossier"
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(header + body)
+    ingest(as_of=AS_OF)
+    log = _log(engine)
+    assert {n: (log[n]["status"], log[n]["rows_total"]) for n in ("a.csv", "b.csv", "c.csv")} == {
+        "a.csv": ("loaded", 2), "b.csv": ("rejected", 0), "c.csv": ("loaded", 1)}
+    (found,) = _checks(engine, "b.csv")
+    assert found["expectation"] == "file_encoding" and "not UTF-8" in found["message"]
+
+
 @pytest.mark.parametrize("name,data,check,fragment", FILE_LEVEL, ids=[f[0] for f in FILE_LEVEL])
 def test_unreadable_files_are_rejected_with_reason(env, engine, name, data, check, fragment):
     folder = env["inbox"] / "TTPVHCC" / "dossier"

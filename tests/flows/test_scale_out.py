@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+import hashlib
 
 import pytest
 import sqlalchemy as sa
 
 from chitieu.errors import ConfigError
+from chitieu.packs import read_member
 from flows.ingest import _partitions, ingest, make_task_runner
 from tests.conftest import fresh_database
 from tests.feeds import write_csv
@@ -141,8 +142,8 @@ def test_pipelined_parts_give_the_same_warehouse(env, engine, tmp_path, server_u
 
     parts_seen = []
 
-    def spy(files, count):
-        parts = _partitions(files, count)
+    def spy(files, count, weights=None):
+        parts = _partitions(files, count, weights)
         parts_seen.append(len(parts))
         return parts
 
@@ -152,8 +153,12 @@ def test_pipelined_parts_give_the_same_warehouse(env, engine, tmp_path, server_u
     assert max(parts_seen) >= 3, parts_seen
     pipelined = _snapshot(engine)
     with engine.connect() as conn:
-        archived = conn.scalars(sa.text("select archive_path from audit.submission where archive_path is not null"))
-        assert all(Path(p).is_file() for p in archived)
+        archived = conn.execute(sa.text("select archive_path, archive_member, sha256 from audit.submission"
+                                        " where status <> 'duplicate'")).all()
+    assert len({path for path, _, _ in archived}) >= 3  # one pack per part
+    for path, member, sha256 in archived:  # every submission's bytes read back from its part's pack
+        assert member == f"{sha256}.csv"
+        assert hashlib.sha256(read_member(path, member)).hexdigest() == sha256
     monkeypatch.setattr(flows.ingest, "PART_BYTES", 10**12)
     parts_seen.clear()
     with fresh_database(server_url, template_url) as url:
