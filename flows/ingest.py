@@ -37,7 +37,6 @@ __all__ = ["TASK_RUNNER_ENV", "RunSummary", "ingest", "make_task_runner", "proce
 
 ACCEPTED = ("loaded", "loaded_with_warnings")
 PART_BYTES = 48 * 2**20  # new files of a feed per pipelined part (up to ~440,000 disbursement rows)
-TAPER = ((), (1.0,))  # relative sizes of the extra parts before and after the full ones
 TASK_RUNNER_ENV = "CHITIEU_TASK_RUNNER"
 
 
@@ -142,8 +141,7 @@ def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.da
 
     pipeline = _Pipeline(settings, as_of, run_id, derive_parts)
     parts = [(feed, part) for feed, files in ((feed, files_by_feed.get(feed) or []) for feed in FEEDS)
-             for weights in [_pipeline_weights(sum(f.size_bytes for f in files))]
-             for part in _partitions(files, len(weights), weights)]
+             for part in _partitions(files, math.ceil(sum(f.size_bytes for f in files) / PART_BYTES))]
     try:
         contents = None  # the first part's files are read by its parse
         for i, (feed, part) in enumerate(parts):
@@ -183,29 +181,19 @@ def make_task_runner(spec: str | None):
     return DaskTaskRunner(address=address) if address else DaskTaskRunner()
 
 
-def _partitions(files: list, count: int, weights: list[float] | None = None) -> list[list]:
-    """Files split into at most `count` parts by unit (a unit's files stay together and in order), by size: equal
-    parts, or parts sized in proportion to `weights` (one per part)."""
+def _partitions(files: list, count: int) -> list[list]:
+    """Files split into at most `count` parts by unit (a unit's files stay together and in order), by size."""
     by_unit: dict[str, list] = {}
     for landed in files:
         by_unit.setdefault(landed.unit_code, []).append(landed)
     parts: list[list] = [[] for _ in range(max(1, min(count, len(by_unit))))]
-    shares = (weights or [1.0] * count)[:len(parts)]
     sizes = [0] * len(parts)
     for unit_files in sorted(by_unit.values(), key=lambda fs: -sum(f.size_bytes for f in fs)):
-        emptiest = min(range(len(parts)), key=lambda i: sizes[i] / shares[i])
-        parts[emptiest] += unit_files
-        sizes[emptiest] += sum(f.size_bytes for f in unit_files)
+        smallest = sizes.index(min(sizes))
+        parts[smallest] += unit_files
+        sizes[smallest] += sum(f.size_bytes for f in unit_files)
     order = {id(f): i for i, f in enumerate(files)}
     return [sorted(part, key=lambda f: order[id(f)]) for part in parts if part]
-
-
-def _pipeline_weights(size_bytes: int) -> list[float]:
-    """Relative sizes of a feed's pipelined parts: about PART_BYTES each, the first and last ones smaller (TAPER),
-    so that the warehouse starts loading sooner and has less left to load and derive after the last part is
-    validated (while the flow's thread waits)."""
-    full = math.ceil(size_bytes / PART_BYTES)
-    return [1.0] if full <= 1 else [*TAPER[0], *[1.0] * (full - 1), *TAPER[1]]
 
 
 @task(name="process_partition", cache_policy=NO_CACHE)

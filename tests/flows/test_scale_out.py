@@ -142,8 +142,8 @@ def test_pipelined_parts_give_the_same_warehouse(env, engine, tmp_path, server_u
 
     parts_seen = []
 
-    def spy(files, count, weights=None):
-        parts = _partitions(files, count, weights)
+    def spy(files, count):
+        parts = _partitions(files, count)
         parts_seen.append(len(parts))
         return parts
 
