@@ -349,7 +349,7 @@ def render(r: dict) -> str:
     cpu = big.get("cpu_s")
     if cpu:
         total, cores = sum(cpu.values()), int(m["cores"]) if m["cores"].isdigit() else 1
-        lines += ["", f"CPU time during the run: the flow's Python process (and its archive copiers) "
+        lines += ["", f"CPU time during the run: the flow's Python process (and its archive packer) "
                   f"{cpu['python']:.2f} s, PostgreSQL {cpu['postgres']:.2f} s, the Prefect server "
                   f"{cpu.get('prefect_server', 0):.2f} s. On {cores} cores the run cannot take less than "
                   f"{total:.2f} / {cores} = {total / cores:.2f} s ({total / cores / floor:.1f}× the COPY floor) "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ class LandedFile:
 
     @property
     def extension(self) -> str:
-        return os.path.splitext(self.member or self.path.name)[1].lower()
+        return (Path(self.member) if self.member else self.path).suffix.lower()
 
     def read_bytes(self) -> bytes:
         return self.path.read_bytes() if self.member is None else read_member(str(self.path), self.member)
