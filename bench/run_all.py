@@ -352,7 +352,7 @@ def render(r: dict) -> str:
         "### Where the time of figure 1 goes",
         "",
         "Seconds per step, summed over the run's parts: the feed goes in parts of whole units, and a part's "
-        "archive copies, its load and its derive run beside the parsing and validation of the next part, so the "
+        "archive pack, its load and its derive run beside the parsing and validation of the next part, so the "
         "steps add up to more than the run.",
         "",
         "| step | seconds | peak RSS after it (MB) |",
