@@ -11,7 +11,12 @@ from pathlib import Path
 
 from chitieu.feeds import feed_spec
 
-__all__ = ["labels", "write_csv", "write_json", "write_xlsx"]
+__all__ = ["DISB", "DOSSIER", "labels", "write_csv", "write_json", "write_xlsx"]
+
+# Canonical column names of the feeds most tests write (the dossier feed without its satisfaction survey).
+DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
+DISB = ["project_code", "project_name", "unit_code", "project_group", "capital_plan_vnd", "disbursed_vnd",
+        "as_of_date"]
 
 
 def labels(feed: str, columns: list[str]) -> list[str]:

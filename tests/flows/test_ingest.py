@@ -10,13 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from flows.ingest import ingest
-from tests.feeds import write_csv, write_json, write_xlsx
+from tests.feeds import DISB, write_csv, write_json, write_xlsx
 
 AS_OF = dt.date(2026, 11, 20)
 DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time",
            "surveyed", "satisfied"]
-DISB = ["project_code", "project_name", "unit_code", "project_group", "capital_plan_vnd", "disbursed_vnd",
-        "as_of_date"]
 TASKS = ["task_code", "unit_code", "title", "assigned_date", "due_date", "completed_date"]
 ADMIN = ["unit_code", "period", "documents_issued", "conferences_in_person", "conferences_online"]
 INDICATOR = ["unit_code", "indicator_code", "period", "value"]

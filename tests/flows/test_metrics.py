@@ -9,12 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from flows.ingest import ingest
-from tests.feeds import write_csv
+from tests.feeds import DISB, DOSSIER, write_csv
 
 AS_OF = dt.date(2026, 11, 20)
-DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
-DISB = ["project_code", "project_name", "unit_code", "project_group", "capital_plan_vnd", "disbursed_vnd",
-        "as_of_date"]
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 

@@ -12,10 +12,9 @@ from chitieu.cli import app
 from chitieu.config import load_settings
 from flows.ingest import ingest
 from flows.reminders import find_missing_reports, reminders
-from tests.feeds import write_csv
+from tests.feeds import DOSSIER, write_csv
 from tests.mailsink import SmtpSink
 
-DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
 EXPECTED_PAIRS = 45   # (unit, monthly feed) pairs of catalog/units.csv
 
 

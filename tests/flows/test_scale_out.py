@@ -12,15 +12,12 @@ from chitieu.errors import ConfigError
 from chitieu.packs import read_member
 from flows.ingest import _partitions, ingest, make_task_runner
 from tests.conftest import fresh_database
-from tests.feeds import write_csv
+from tests.feeds import DISB, DOSSIER, write_csv
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("prefect_dask")
 
 AS_OF = dt.date(2026, 11, 20)
-DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
-DISB = ["project_code", "project_name", "unit_code", "project_group", "capital_plan_vnd", "disbursed_vnd",
-        "as_of_date"]
 COMMUNES = ["XA_CHILANG", "XA_DONGDANG", "XA_CAOLOC", "XA_HUULUNG", "XA_LOCBINH", "XA_MAUSON"]
 
 

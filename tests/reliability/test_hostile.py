@@ -25,12 +25,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.feeds import DISB, DOSSIER
 from tests.reliability import tools
 
 AS_OF = tools.AS_OF
-DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
-DISB = ["project_code", "project_name", "unit_code", "project_group", "capital_plan_vnd", "disbursed_vnd",
-        "as_of_date"]
 TASKS = ["task_code", "unit_code", "title", "assigned_date", "due_date", "completed_date"]
 INDICATOR = ["unit_code", "indicator_code", "period", "value"]
 PAYLOADS = ["'); drop table core.unit; --", "<script>alert('x')</script>", "=cmd|' /C calc'!A0",

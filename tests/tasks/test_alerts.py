@@ -14,11 +14,10 @@ from chitieu.config import load_settings
 from chitieu.messages_vi import Message, describe_check, format_value, problem_message
 from flows.ingest import ingest
 from tasks.alerts import send_alerts
-from tests.feeds import write_csv
+from tests.feeds import DOSSIER, write_csv
 from tests.mailsink import HttpSink, SmtpSink, free_port
 
 AS_OF = dt.date(2026, 11, 20)
-DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
 UNIT, EMAIL = "TTPVHCC", "ttpvhcc@langson.gov.vn"
 BAD_ROWS = [["TTPVHCC", "2026-09", "1.000", "900", "800", "790"],
             ["TTPVHCC", "2026-10", "1.000", "1.200", "800", "790"]]   # row 3: online > total

@@ -14,10 +14,9 @@ from chitieu.landing import LandedFile
 from chitieu.packs import read_member
 from flows.ingest import ingest
 from tasks.archive import PACKER_MIN_FILES, archive_files, pack_path
-from tests.feeds import write_csv
+from tests.feeds import DOSSIER, write_csv
 
 AS_OF = dt.date(2026, 11, 20)
-DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
 
 
 def _landed(tmp_path, count: int, unique: int | None = None) -> list[LandedFile]:

@@ -9,10 +9,9 @@ from typer.testing import CliRunner
 
 from chitieu.cli import app
 from flows.ingest import ingest
-from tests.feeds import write_csv
+from tests.feeds import DOSSIER, write_csv
 
 AS_OF = dt.date(2026, 11, 20)
-DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
 
 
 def _page(home, submission_id: int) -> str:
