@@ -26,10 +26,23 @@ def archive_member(landed: LandedFile) -> str | None:
     return f"{landed.sha256}{landed.extension}"
 
 
+def _members(files: list[LandedFile]) -> dict[str, str]:
+    """Member name -> source path of the files to archive (the same bytes twice: one member)."""
+    members: dict[str, str] = {}
+    for f in files:
+        if (member := archive_member(f)) is not None:
+            members.setdefault(member, str(f.path))
+    return members
+
+
+def _pack_path(members: dict[str, str], archive_dir: Path) -> Path:
+    return archive_dir / "packs" / pack_name(list(members))
+
+
 def pack_path(files: list[LandedFile], archive_dir: Path) -> Path | None:
     """Where the pack of these files is kept; None when none of them is archived."""
-    members = {m for f in files if (m := archive_member(f)) is not None}
-    return archive_dir / "packs" / pack_name(list(members)) if members else None
+    members = _members(files)
+    return _pack_path(members, archive_dir) if members else None
 
 
 @task(name="archive_files", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -37,14 +50,13 @@ def archive_files(settings: Settings, files: list[LandedFile]) -> str | None:
     """Archive a batch of new files as one pack; its path (None if nothing was archived). The flow runs this
     beside the batch's parsing and hands the path to the load, so that no submission names a pack that does not
     exist."""
-    target = pack_path(files, settings.archive_dir)
-    if target is None or target.exists():
-        return None if target is None else str(target)
-    pairs, seen = [], set()
-    for f in files:
-        if (member := archive_member(f)) is not None and member not in seen:  # the same bytes twice: one member
-            seen.add(member)
-            pairs.append((str(f.path), member))
+    members = _members(files)
+    if not members:
+        return None
+    target = _pack_path(members, settings.archive_dir)
+    if target.exists():
+        return str(target)
+    pairs = [(source, member) for member, source in members.items()]
     if len(pairs) < PACKER_MIN_FILES:
         write_pack(str(target), pairs)
         return str(target)

@@ -249,13 +249,12 @@ def _insert_submissions(conn: sa.Connection, parsed: ParsedFeed, batch: list[int
     rows = []
     for ord_, idx in enumerate(batch):
         landed, verdict = parsed.files[idx], verdicts[idx]
+        archive_path, member = archives.get(idx, (None, None))
         rows.append({"ord": ord_, "unit_code": landed.unit_code, "feed": landed.feed, "file_name": landed.rel_path,
                      "sha256": landed.sha256, "size_bytes": landed.size_bytes,
                      "received_at": landed.received_at.isoformat(), "status": verdict.status,
                      "rows_total": verdict.rows_total, "rows_failed": verdict.rows_failed,
-                     "archive_path": archives[idx][0] if idx in archives else None,
-                     "archive_member": archives[idx][1] if idx in archives else None,
-                     "periods": carried.periods.get(idx, []),
+                     "archive_path": archive_path, "archive_member": member, "periods": carried.periods.get(idx, []),
                      "message": _message(verdict)})
     by_key = {(parsed.files[idx].unit_code, parsed.files[idx].feed, parsed.files[idx].sha256): idx for idx in batch}
     returned = conn.execute(sa.text(read_sql("load/insert_submissions.sql")),
@@ -372,8 +371,8 @@ def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int,
     The files were archived before, in the pack `pack` (tasks.archive; None: none of them is kept). A large load
     spreads whole units over parallel connections (PostgreSQL checks and indexes the rows on as many cores)."""
     engine = get_engine(settings)
-    archives = {idx: (pack, member) for idx, f in enumerate(parsed.files)
-                if pack is not None and (member := archive_member(f)) is not None}
+    archives = {} if pack is None else {idx: (pack, member) for idx, f in enumerate(parsed.files)
+                                        if (member := archive_member(f)) is not None}
     loader = _Loader(engine, parsed, verdicts, _Carried(parsed), run_id, archives)
     accepted = [i for i in range(len(parsed.files)) if verdicts[i].status in _ACCEPTED]
     rows = sum(int(loader.sizes.get(i, 0)) for i in accepted)

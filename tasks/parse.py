@@ -561,6 +561,10 @@ def _as_arrow(chunks: list) -> pa.ChunkedArray | None:
     return column
 
 
+def _unreadable(landed: LandedFile, exc: OSError) -> FileRejected:
+    return FileRejected(landed.rel_path, f"cannot read file: {exc.strerror}", check="file_readable")
+
+
 def read_contents(landed: LandedFile) -> bytes | FileRejected:
     """The file's bytes, or why they cannot be parsed (too large, empty, unreadable)."""
     try:
@@ -568,7 +572,7 @@ def read_contents(landed: LandedFile) -> bytes | FileRejected:
     except FileRejected as exc:
         return exc
     except OSError as exc:
-        return FileRejected(landed.rel_path, f"cannot read file: {exc.strerror}", check="file_readable")
+        return _unreadable(landed, exc)
 
 
 @task(name="parse_feed", cache_policy=NO_CACHE)
@@ -613,8 +617,7 @@ def parse_feed(feed: str, files: list[LandedFile], contents: list[bytes | FileRe
         except FileRejected as exc:
             rejected[idx] = exc
         except OSError as exc:
-            rejected[idx] = FileRejected(files[idx].rel_path, f"cannot read file: {exc.strerror}",
-                                         check="file_readable")
+            rejected[idx] = _unreadable(files[idx], exc)
         except Exception as exc:  # a hostile file must never stop its feed: it alone is rejected, with the reason
             rejected[idx] = FileRejected(files[idx].rel_path, f"cannot read file: {type(exc).__name__}",
                                          check="file_structure")
