@@ -1,19 +1,27 @@
--- mart.target_attainment — grain: one row per catalog target.
+-- mart.target_attainment — grain: one row per catalog target and year.
+-- A target of year Y is judged on Y's year-to-date value as of min(as-of date, end of Y): the latest ytd row of
+-- Y not after the as-of month (a December correction still moves last year's targets after January arrives).
 create view mart.target_attainment as
-with targets as (
+with state as (
+    select to_char(value::date, 'YYYY-MM') as as_of_period from core.pipeline_state where key = 'as_of'
+),
+targets as (
     select t.*, i.name_vi as indicator_name_vi, i.direction
     from core.target t join core.indicator i using (indicator_code)
 ),
 latest_metric as (
     select distinct on (metric_code, unit_code, left(period, 4))
            metric_code as code, unit_code, left(period, 4)::int as year, period, value
-    from core.metric_value where scope = 'ytd'
+    from core.metric_value
+    where scope = 'ytd' and period <= coalesce((select as_of_period from state), period)
     order by metric_code, unit_code, left(period, 4), period desc
 ),
 latest_indicator as (
     select distinct on (indicator_code, unit_code, year)
            indicator_code as code, unit_code, year, period, ytd_value as value
     from core.indicator_value
+    where left(period, 4) || '-' || coalesce(substring(period from '-([0-9]{2})$'), '01')
+          <= coalesce((select as_of_period from state), period)
     order by indicator_code, unit_code, year, period desc
 ),
 latest as (
@@ -36,4 +44,22 @@ judged as (
 )
 select * from judged;
 comment on view mart.target_attainment is
-  'One row per 2026 target of the catalog, judged on the latest year-to-date value of its metric or indicator for its unit: met, not_met, or no_data (no value yet, or a zero denominator). as_of_period is the period of that value; source_doc and source_clause cite the seed document.';
+  'One row per target and year of the catalog (targets*.csv), judged on the year-to-date value of its metric or indicator for its unit in that year, as of the as-of date or the end of that year if earlier: met, not_met, or no_data (no value yet, or a zero denominator). as_of_period is the period of that value; source_doc and source_clause cite the source document.';
+comment on column mart.target_attainment.target_code is 'Target code of the catalog; unique within its year.';
+comment on column mart.target_attainment.metric_code is 'Metric or indicator the target is judged on (mart.metric names it).';
+comment on column mart.target_attainment.unit_code is 'Unit whose value is judged; the unit of level province is the province as a whole.';
+comment on column mart.target_attainment.year is 'Calendar year of the target.';
+comment on column mart.target_attainment.comparator is 'How the actual value must compare with target_value: >, >=, =, <= or <.';
+comment on column mart.target_attainment.target_value is 'The target, in unit_of_measure.';
+comment on column mart.target_attainment.actual_value is 'Year-to-date value of the target''s year as of min(as-of date, end of that year); NULL when there is none.';
+comment on column mart.target_attainment.as_of_period is 'Period (YYYY-MM, YYYY-Qn or YYYY) of actual_value.';
+comment on column mart.target_attainment.status is 'met, not_met, or no_data (no value yet, or a zero denominator).';
+comment on column mart.target_attainment.unit_of_measure is 'Unit of target_value and actual_value (e.g. percent).';
+comment on column mart.target_attainment.deadline is 'Month by which the target must be met, YYYY-MM.';
+comment on column mart.target_attainment.owner is 'Office responsible for the target, as the source names it.';
+comment on column mart.target_attainment.description_vi is 'The target as worded in the source document (Vietnamese).';
+comment on column mart.target_attainment.description_en is 'Short English description of the target.';
+comment on column mart.target_attainment.source_doc is 'Source document of the target.';
+comment on column mart.target_attainment.source_clause is 'Clause of the source document the target comes from.';
+comment on column mart.target_attainment.indicator_name_vi is 'Vietnamese name of the metric or indicator.';
+comment on column mart.target_attainment.direction is 'up if higher is better, down if lower is better.';
