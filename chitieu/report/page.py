@@ -230,10 +230,11 @@ def _disbursement(data: ReportData) -> str:
 
 
 def _is_due(data: ReportData, row: dict) -> bool:
-    """Whether a monthly report is past its due date at the as-of date (or, without one, before the as-of month)."""
+    """Whether a monthly report is past its due date at the as-of date (mart.reporting_rate.is_due, or, for a report
+    asked for another date than the warehouse's, at that date)."""
     if data.as_of:
         return row["due_date"] < data.as_of
-    return row["period"] < (data.as_of_month or "")
+    return bool(row["is_due"])
 
 
 def _reporting(data: ReportData) -> str:
