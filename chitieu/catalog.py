@@ -273,15 +273,18 @@ def read_catalog(folder: Path) -> Catalog:
     return Catalog(units, indicators, targets, milestones)
 
 
-def warehouse_province(conn: sa.Connection) -> str:
-    """The province's unit code as `chitieu init` loaded it: the one unit of level `province`."""
-    codes = conn.scalars(sa.text(
-        "select unit_code from core.unit where level = 'province' and is_active order by 1")).all()
-    if len(codes) != 1:
+def warehouse_province(conn: sa.Connection) -> dict:
+    """The province as `chitieu init` loaded it (the one active unit of level `province`): unit_code, name_vi,
+    name_en, contact_email."""
+    rows = conn.execute(sa.text(
+        "select unit_code, name_vi, name_en, contact_email from core.unit"
+        " where level = 'province' and is_active order by unit_code")).mappings().all()
+    if len(rows) != 1:
         raise CatalogError("core.unit", None, "level",
-                           f"{len(codes)} units of level 'province' in the warehouse ({', '.join(codes) or 'none'}): "
+                           f"{len(rows)} units of level 'province' in the warehouse "
+                           f"({', '.join(r['unit_code'] for r in rows) or 'none'}): "
                            "run `chitieu init` with a catalog naming exactly one province")
-    return codes[0]
+    return dict(rows[0])
 
 
 # --- loading --------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.da
     _refresh_statistics(engine, dirty)
     with engine.begin() as conn:
         conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _DERIVE_LOCK})
-        province = warehouse_province(conn)
+        province = warehouse_province(conn)["unit_code"]
         previous = conn.scalar(sa.text("select value from core.pipeline_state where key = 'as_of'"))
         as_of_moved = sweep and previous != as_of.isoformat()
         if everything:
