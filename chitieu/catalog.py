@@ -6,6 +6,7 @@ Grain and columns of each file are documented in catalog/README.md.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -196,8 +197,11 @@ def _read_indicators(path: Path) -> list[dict]:
     return out
 
 
-def _read_targets(path: Path, units: set[str], indicators: set[str], seen: dict[tuple[str, int], str]) -> list[dict]:
-    """One targets file; `seen` maps (target_code, year) to where it was first defined, across files."""
+def _read_targets(path: Path, units: set[str], indicators: set[str], seen: dict[tuple, str]) -> list[dict]:
+    """One targets file; `seen` maps (target_code, year, effective_from) to where it was first defined, across files.
+
+    An adjusted target is a further row of the same code and year with `effective_from` (YYYY-MM-DD, in the year)
+    and `decision_ref` (the decision that set it); a row without them is in force from 1 January."""
     r = _Reader(path, ["target_code", "indicator_code", "unit_code", "year", "comparator", "target_value",
                        "source_doc", "source_clause"])
     out = []
@@ -212,10 +216,22 @@ def _read_targets(path: Path, units: set[str], indicators: set[str], seen: dict[
         if year != int(year) or not 2000 <= year <= 2100:
             raise r.fail(line, "year", f"{row['year']!r} is not a year")
         code = r.text(line, row, "target_code")
-        if (code, int(year)) in seen:
-            raise r.fail(line, "target_code", f"{code!r} repeats {seen[code, int(year)]} for year {int(year)} "
-                                              "(a target code is unique within its year)")
-        seen[code, int(year)] = f"{r.name} line {line}"
+        effective = r.text(line, row, "effective_from", required=False)
+        try:
+            effective_from = dt.date.fromisoformat(effective) if effective else dt.date(int(year), 1, 1)
+        except ValueError:
+            raise r.fail(line, "effective_from", f"{effective!r} is not a date (YYYY-MM-DD)") from None
+        if effective_from.year != int(year):
+            raise r.fail(line, "effective_from", f"{effective} is not in the target's year {int(year)}")
+        decision = r.text(line, row, "decision_ref", required=False)
+        if effective and not decision:
+            raise r.fail(line, "decision_ref", "an adjusted target (effective_from) must cite its decision")
+        key = (code, int(year), effective_from)
+        if key in seen:
+            raise r.fail(line, "target_code", f"{code!r} repeats {seen[key]} for year {int(year)} "
+                                              f"from {effective_from} (a target code is unique within its year "
+                                              "and effective date)")
+        seen[key] = f"{r.name} line {line}"
         deadline = r.text(line, row, "deadline", required=False)
         if deadline and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", deadline):
             raise r.fail(line, "deadline", f"{deadline!r} is not YYYY-MM")
@@ -233,6 +249,8 @@ def _read_targets(path: Path, units: set[str], indicators: set[str], seen: dict[
             "description_en": r.text(line, row, "description_en", required=False),
             "source_doc": r.text(line, row, "source_doc"),
             "source_clause": r.text(line, row, "source_clause"),
+            "effective_from": effective_from,
+            "decision_ref": decision,
         })
     return out
 
@@ -262,7 +280,7 @@ def read_catalog(folder: Path) -> Catalog:
     units = _read_units(folder / "units.csv")
     indicators = _read_indicators(folder / "indicators.csv")
     unit_codes, indicator_codes = {u["unit_code"] for u in units}, {i["indicator_code"] for i in indicators}
-    seen: dict[tuple[str, int], str] = {}
+    seen: dict[tuple, str] = {}
     if not any(folder.glob("targets*.csv")):
         raise CatalogError(str(folder / "targets*.csv"), None, None,
                            "no targets file (e.g. targets_<year>.csv, one row per target and year)")

@@ -113,6 +113,9 @@ def _target_row(t: dict) -> str:
     goal = f"{comparator} {quantity(t['target_value'], t['unit_of_measure'])}"
     actual = quantity(t["actual_value"], t["unit_of_measure"])
     as_of = f'<div class="en">{period_label(t["as_of_period"])}</div>' if t["as_of_period"] else ""
+    if t.get("decision_ref"):  # an adjusted target: the decision and the date it took effect
+        goal += (f'<div class="en decision">điều chỉnh theo {esc(t["decision_ref"])}, '
+                 f'từ {t["effective_from"]:%d/%m/%Y}</div>')
     return (f'<tr id="target-{esc(t["target_code"])}" data-status="{esc(t["status"])}">'
             f'<td class="code">{esc(t["target_code"])}</td>'
             f'<td>{esc(t["description_vi"])}<div class="en">{esc(t["description_en"])}</div></td>'

@@ -214,3 +214,41 @@ def test_the_province_is_the_catalogs_one_unit_of_level_province(tmp_path):
     with pytest.raises(CatalogError, match=r"targets_2027_extra\.csv, line 2, column target_code: 'CB_ONLINE' "
                                            r"repeats targets_2027\.csv line 2 for year 2027"):
         read_catalog(folder)
+
+
+def test_a_target_adjusted_by_decision_is_judged_from_its_effective_date(caobang):
+    from flows.ingest import ingest
+    from flows.init_warehouse import init_warehouse
+    from flows.report import report
+
+    inbox, engine = caobang["inbox"], caobang["engine"]
+    catalog = Path(caobang["home"]).parent / "catalog"
+    # CB_ONLINE 2027 (>= 85 %) is lowered to >= 70 % by decision from 1 March 2027; the first version stays
+    with (catalog / "targets_2027.csv").open("a", encoding="utf-8") as fh:
+        fh.write("CB_ONLINE,online_dossier_rate,CAOBANG,2027,>=,70,%,2027-12,UBND,Trực tuyến 70%,Online 70%,"
+                 "QĐ 9/2027,1,2027-03-01,Quyết định 45/QĐ-UBND ngày 20/02/2027\n")
+    (catalog / "targets_2027.csv").write_text(
+        (catalog / "targets_2027.csv").read_text(encoding="utf-8").replace(
+            "source_doc,source_clause\n", "source_doc,source_clause,effective_from,decision_ref\n", 1)
+        .replace(",QĐ 9/2027,1\n", ",QĐ 9/2027,1,,\n").replace(",QĐ 9/2027,2\n", ",QĐ 9/2027,2,,\n"),
+        encoding="utf-8")
+    init_warehouse()
+    write_csv(inbox, "XA_A", "dossier", "t01_t02.csv", DOSSIER,
+              [["XA_A", "2027-01", 200, 150, 10, 10], ["XA_A", "2027-02", 200, 150, 10, 10]],
+              landed_at=_at(dt.date(2027, 3, 3)))
+
+    def judged() -> tuple:
+        (row,) = _rows(engine, "select target_value, actual_value, status, decision_ref, effective_from"
+                               " from mart.target_attainment where target_code = 'CB_ONLINE' and year = 2027")
+        return float(row.target_value), float(row.actual_value), row.status, row.decision_ref, row.effective_from
+
+    ingest(as_of=dt.date(2027, 2, 28))   # before the decision takes effect: 75 % against >= 85 %
+    assert judged() == (85.0, 75.0, "not_met", None, dt.date(2027, 1, 1))
+    ingest(as_of=dt.date(2027, 3, 3))    # from 1 March: 75 % against >= 70 %
+    assert judged() == (70.0, 75.0, "met", "Quyết định 45/QĐ-UBND ngày 20/02/2027", dt.date(2027, 3, 1))
+    versions = [(float(r.target_value), r.in_force, r.superseded_on) for r in _rows(
+        engine, "select target_value, in_force, superseded_on from mart.target_version"
+                " where target_code = 'CB_ONLINE' and year = 2027 order by effective_from")]
+    assert versions == [(85.0, False, dt.date(2027, 3, 1)), (70.0, True, None)]
+    html = Path(report(as_of=dt.date(2027, 3, 3))).read_text(encoding="utf-8")
+    assert "điều chỉnh theo Quyết định 45/QĐ-UBND ngày 20/02/2027, từ 01/03/2027" in html
