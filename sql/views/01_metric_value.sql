@@ -6,9 +6,8 @@ with state as (
     select to_char(value::date, 'YYYY-MM') as as_of_period from core.pipeline_state where key = 'as_of'
 ),
 metric_value as (
-    select mv.metric_code, mv.unit_code, mv.period,
-           make_date(left(mv.period, 4)::int, right(mv.period, 2)::int, 1) as period_start,
-           mv.scope, mv.numerator, mv.denominator, mv.value, mv.derived_at
+    select mv.metric_code, mv.unit_code, mv.period, mv.scope, mv.numerator, mv.denominator, mv.value, mv.derived_at,
+           make_date(left(mv.period, 4)::int, right(mv.period, 2)::int, 1) as period_start
     from core.metric_value mv
     join core.metric_definition d using (metric_code)
     where not d.is_stock or mv.period = least((select as_of_period from state), left(mv.period, 4) || '-12')
@@ -28,9 +27,8 @@ comment on column mart.metric_value.derived_at is 'When this row was last derive
 
 create view mart.stock_metric_history as
 with stock_history as (
-    select mv.metric_code, mv.unit_code, mv.period,
-           make_date(left(mv.period, 4)::int, right(mv.period, 2)::int, 1) as period_start,
-           mv.numerator, mv.denominator, mv.value, mv.derived_at
+    select mv.metric_code, mv.unit_code, mv.period, mv.numerator, mv.denominator, mv.value, mv.derived_at,
+           make_date(left(mv.period, 4)::int, right(mv.period, 2)::int, 1) as period_start
     from core.metric_value mv
     join core.metric_definition d using (metric_code)
     where d.is_stock

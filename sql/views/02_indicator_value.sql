@@ -1,11 +1,11 @@
 -- mart.indicator_value — grain: one row per reported indicator, unit and period.
 create view mart.indicator_value as
 with indicator_value as (
-    select v.indicator_code, v.unit_code, v.year, v.period,
+    select v.indicator_code, v.unit_code, v.year, v.period, v.value, v.ytd_value,
+           i.aggregation, i.unit_of_measure, i.name_vi, i.name_en,
            case when v.period ~ '^[0-9]{4}$' then make_date(v.year, 1, 1)
                 when v.period ~ '^[0-9]{4}-Q[1-4]$' then make_date(v.year, 3 * right(v.period, 1)::int - 2, 1)
-                else make_date(v.year, right(v.period, 2)::int, 1) end as period_start,
-           v.value, v.ytd_value, i.aggregation, i.unit_of_measure, i.name_vi, i.name_en
+                else make_date(v.year, right(v.period, 2)::int, 1) end as period_start
     from core.indicator_value v join core.indicator i using (indicator_code)
 )
 select * from indicator_value;

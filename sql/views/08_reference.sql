@@ -30,10 +30,9 @@ comment on column mart.metric.periodicity is 'month, quarter or year: the period
 comment on column mart.metric.aggregation is 'How periods combine into the year to date: sum or last.';
 
 create view mart.alert_log as
-select alert_id, kind, unit_code, feed, period,
+select alert_id, kind, unit_code, feed, period, submission_id, channel, status, attempts, created_at, sent_at, subject,
        case when period ~ '^[0-9]{4}-[0-9]{2}$' then make_date(left(period, 4)::int, right(period, 2)::int, 1)
-       end as period_start,
-       submission_id, channel, status, attempts, created_at, sent_at, subject
+       end as period_start
 from audit.alert;
 comment on view mart.alert_log is 'One row per alert message to a unit or Apprise target, with whether it was sent.';
 comment on column mart.alert_log.alert_id is 'Identifier of the message.';
