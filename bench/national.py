@@ -43,11 +43,12 @@ def build_catalog(repo_catalog: Path, out: Path, communes: int = NATIONAL_COMMUN
     with (repo_catalog / "units.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     existing = [r["unit_code"] for r in rows if r["level"] == "commune"]
+    province = next(r["unit_code"] for r in rows if r["level"] == "province")
     added = commune_codes(communes - len(existing))
     with (out / "units.csv").open("a", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         for i, code in enumerate(added, start=1):
-            writer.writerow([code, f"Xã Mẫu {i:04d}", f"Sample Commune {i:04d}", "commune", "LANGSON",
+            writer.writerow([code, f"Xã Mẫu {i:04d}", f"Sample Commune {i:04d}", "commune", province,
                              f"{code.lower()}@bench.example.vn", "true", "dossier disbursement"])
     return existing + added
 

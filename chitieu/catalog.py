@@ -6,6 +6,7 @@ Grain and columns of each file are documented in catalog/README.md.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -13,11 +14,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from chitieu.config import FEEDS, MONTHLY_FEEDS, PROVINCE_CODE
+from chitieu.config import FEEDS, MONTHLY_FEEDS
 from chitieu.errors import CatalogError
 from chitieu.warehouse import read_sql
 
-__all__ = ["Catalog", "load_catalog", "read_catalog"]
+__all__ = ["Catalog", "load_catalog", "read_catalog", "warehouse_province"]
 
 _UNIT_CODE = re.compile(r"^[A-Z0-9_]{2,32}$")
 _CODE = re.compile(r"^[A-Za-z0-9_]{2,64}$")
@@ -34,13 +35,18 @@ class Catalog:
     milestones: list[dict]
 
     @property
+    def province(self) -> dict:
+        """The province itself: the catalog's one unit of level `province`, the roll-up code in every view."""
+        return next(u for u in self.units if u["level"] == "province")
+
+    @property
     def unit_codes(self) -> set[str]:
         return {u["unit_code"] for u in self.units}
 
     @property
     def submitter_codes(self) -> list[str]:
         """Units allowed to send feeds: every active unit except the province roll-up."""
-        return sorted(u["unit_code"] for u in self.units if u["is_active"] and u["unit_code"] != PROVINCE_CODE)
+        return sorted(u["unit_code"] for u in self.units if u["is_active"] and u["level"] != "province")
 
     @property
     def indicator_codes(self) -> set[str]:
@@ -131,7 +137,8 @@ def _read_units(path: Path) -> list[dict]:
         code = r.text(line, row, "unit_code")
         if not _UNIT_CODE.match(code):
             raise r.fail(line, "unit_code", f"{code!r} does not match [A-Z0-9_]{{2,32}}")
-        email = r.text(line, row, "contact_email", required=code != PROVINCE_CODE)
+        level = r.choice(line, row, "level", ("province", "department", "center", "commune"))
+        email = r.text(line, row, "contact_email", required=level != "province")
         if email and not _EMAIL.match(email):
             raise r.fail(line, "contact_email", f"{email!r} is not an e-mail address")
         feeds = (row.get("monthly_feeds") or "").split()
@@ -142,7 +149,7 @@ def _read_units(path: Path) -> list[dict]:
             "unit_code": code,
             "name_vi": r.text(line, row, "name_vi"),
             "name_en": r.text(line, row, "name_en", required=False),
-            "level": r.choice(line, row, "level", ("province", "department", "center", "commune")),
+            "level": level,
             "parent_code": r.text(line, row, "parent_code", required=False),
             "contact_email": email,
             "is_active": r.boolean(line, row, "active"),
@@ -152,8 +159,15 @@ def _read_units(path: Path) -> list[dict]:
     for (line, _), unit in zip(r.rows, units, strict=True):
         if unit["parent_code"] and unit["parent_code"] not in codes:
             raise r.fail(line, "parent_code", f"{unit['parent_code']!r} is not a unit of this file")
-    if PROVINCE_CODE not in codes:
-        raise CatalogError(r.name, None, "unit_code", f"the province roll-up unit {PROVINCE_CODE} is missing")
+    provinces = [(line, unit["unit_code"]) for (line, _), unit in zip(r.rows, units, strict=True)
+                 if unit["level"] == "province"]
+    if not provinces:
+        raise CatalogError(r.name, None, "level", "no unit of level 'province': the province itself (the roll-up "
+                                                  "code of every view) must be one row of this file")
+    if len(provinces) > 1:
+        (_, first), (line, second) = provinces[0], provinces[1]
+        raise r.fail(line, "level", f"{second!r} is a second unit of level 'province' (the first is {first!r}): "
+                                    "a catalog describes one province")
     return units
 
 
@@ -183,10 +197,13 @@ def _read_indicators(path: Path) -> list[dict]:
     return out
 
 
-def _read_targets(path: Path, units: set[str], indicators: set[str]) -> list[dict]:
+def _read_targets(path: Path, units: set[str], indicators: set[str], seen: dict[tuple, str]) -> list[dict]:
+    """One targets file; `seen` maps (target_code, year, effective_from) to where it was first defined, across files.
+
+    An adjusted target is a further row of the same code and year with `effective_from` (YYYY-MM-DD, in the year)
+    and `decision_ref` (the decision that set it); a row without them is in force from 1 January."""
     r = _Reader(path, ["target_code", "indicator_code", "unit_code", "year", "comparator", "target_value",
                        "source_doc", "source_clause"])
-    r.unique("target_code")
     out = []
     for line, row in r.rows:
         indicator = r.text(line, row, "indicator_code")
@@ -198,11 +215,28 @@ def _read_targets(path: Path, units: set[str], indicators: set[str]) -> list[dic
         year = r.number(line, row, "year")
         if year != int(year) or not 2000 <= year <= 2100:
             raise r.fail(line, "year", f"{row['year']!r} is not a year")
+        code = r.text(line, row, "target_code")
+        effective = r.text(line, row, "effective_from", required=False)
+        try:
+            effective_from = dt.date.fromisoformat(effective) if effective else dt.date(int(year), 1, 1)
+        except ValueError:
+            raise r.fail(line, "effective_from", f"{effective!r} is not a date (YYYY-MM-DD)") from None
+        if effective_from.year != int(year):
+            raise r.fail(line, "effective_from", f"{effective} is not in the target's year {int(year)}")
+        decision = r.text(line, row, "decision_ref", required=False)
+        if effective and not decision:
+            raise r.fail(line, "decision_ref", "an adjusted target (effective_from) must cite its decision")
+        key = (code, int(year), effective_from)
+        if key in seen:
+            raise r.fail(line, "target_code", f"{code!r} repeats {seen[key]} for year {int(year)} "
+                                              f"from {effective_from} (a target code is unique within its year "
+                                              "and effective date)")
+        seen[key] = f"{r.name} line {line}"
         deadline = r.text(line, row, "deadline", required=False)
         if deadline and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", deadline):
             raise r.fail(line, "deadline", f"{deadline!r} is not YYYY-MM")
         out.append({
-            "target_code": r.text(line, row, "target_code"),
+            "target_code": code,
             "indicator_code": indicator,
             "unit_code": unit,
             "year": int(year),
@@ -215,6 +249,8 @@ def _read_targets(path: Path, units: set[str], indicators: set[str]) -> list[dic
             "description_en": r.text(line, row, "description_en", required=False),
             "source_doc": r.text(line, row, "source_doc"),
             "source_clause": r.text(line, row, "source_clause"),
+            "effective_from": effective_from,
+            "decision_ref": decision,
         })
     return out
 
@@ -243,11 +279,30 @@ def read_catalog(folder: Path) -> Catalog:
     """Read and check the catalog folder; raise CatalogError naming file, line and column."""
     units = _read_units(folder / "units.csv")
     indicators = _read_indicators(folder / "indicators.csv")
-    targets = _read_targets(folder / "targets_2026.csv", {u["unit_code"] for u in units},
-                            {i["indicator_code"] for i in indicators})
+    unit_codes, indicator_codes = {u["unit_code"] for u in units}, {i["indicator_code"] for i in indicators}
+    seen: dict[tuple, str] = {}
+    if not any(folder.glob("targets*.csv")):
+        raise CatalogError(str(folder / "targets*.csv"), None, None,
+                           "no targets file (e.g. targets_<year>.csv, one row per target and year)")
+    targets = [target for path in sorted(folder.glob("targets*.csv"))
+               for target in _read_targets(path, unit_codes, indicator_codes, seen)]
     milestones_path = folder / "milestones.csv"
     milestones = _read_milestones(milestones_path) if milestones_path.exists() else []
     return Catalog(units, indicators, targets, milestones)
+
+
+def warehouse_province(conn: sa.Connection) -> dict:
+    """The province as `chitieu init` loaded it (the one active unit of level `province`): unit_code, name_vi,
+    name_en, contact_email."""
+    rows = conn.execute(sa.text(
+        "select unit_code, name_vi, name_en, contact_email from core.unit"
+        " where level = 'province' and is_active order by unit_code")).mappings().all()
+    if len(rows) != 1:
+        raise CatalogError("core.unit", None, "level",
+                           f"{len(rows)} units of level 'province' in the warehouse "
+                           f"({', '.join(r['unit_code'] for r in rows) or 'none'}): "
+                           "run `chitieu init` with a catalog naming exactly one province")
+    return dict(rows[0])
 
 
 # --- loading --------------------------------------------------------------------------

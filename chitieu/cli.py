@@ -12,10 +12,28 @@ from chitieu.runtime import command_line_run, quiet_environment
 
 quiet_environment()
 
+from chitieu.config import DEMO_AS_OF, DEMO_SEED  # noqa: E402
 from chitieu.errors import ChitieuError  # noqa: E402
 
+
+def _province_name() -> str:
+    """The province named by the catalog's units.csv (its unit of level province), for the help text; read with the
+    csv module alone so that `chitieu --help` stays instant (a malformed catalog is reported by the commands)."""
+    import csv
+    import os
+
+    path = Path(os.environ.get("CHITIEU_CATALOG") or "./catalog") / "units.csv"
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as rows:
+            return next((r.get("name_vi") or r["unit_code"] for r in csv.DictReader(rows)
+                         if (r.get("level") or "").strip() == "province"), "")
+    except (OSError, KeyError, csv.Error, UnicodeDecodeError):
+        return ""
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="chitieu: Lạng Sơn 2026 target monitoring (ingest, validate, derive, report).")
+                  help=f"chitieu: target monitoring{' — ' + _province_name() if _province_name() else ''} "
+                       "(ingest, validate, derive, report; the catalog is $CHITIEU_CATALOG).")
 
 
 def _as_of(value: str | None) -> dt.date:
@@ -124,8 +142,8 @@ def rerun(unit: str = typer.Option(..., "--unit", help="Unit code."),
 
 
 @app.command()
-def demo(as_of: str = typer.Option("2026-11-20", "--as-of", help="Evaluation date of the demo."),
-         seed: int = typer.Option(2026, help="Random seed (same seed, same feeds).")) -> None:
+def demo(as_of: str = typer.Option(DEMO_AS_OF.isoformat(), "--as-of", help="Evaluation date of the demo."),
+         seed: int = typer.Option(DEMO_SEED, help="Random seed (same seed, same feeds).")) -> None:
     """Generate realistic sample feeds for the catalog, run them, write the report."""
     from flows.demo import demo as demo_flow
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,8 @@ __all__ = ["FEEDS", "MONTHLY_FEEDS", "Settings", "load_settings"]
 
 FEEDS = ("dossier", "disbursement", "tasks", "admin_ops", "indicator")
 MONTHLY_FEEDS = ("dossier", "admin_ops", "disbursement")
-PROVINCE_CODE = "LANGSON"
+DEMO_AS_OF = dt.date(2026, 11, 20)  # the demo's default evaluation date (the demo is the repository catalog's)
+DEMO_SEED = DEMO_AS_OF.year          # its default random seed: the same seed gives the same feeds
 
 
 @dataclass(frozen=True)

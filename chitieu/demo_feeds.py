@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chitieu.catalog import Catalog
-from chitieu.config import PROVINCE_CODE
 from chitieu.feeds import feed_spec
 
 __all__ = ["DemoFile", "build_feeds", "write_feeds"]
@@ -33,7 +32,7 @@ STYLES = ("csv_vi", "csv_en", "xlsx", "json")
 _SEASON = {1: 1.12, 2: 0.72, 3: 1.0, 4: 0.98, 5: 1.02, 6: 1.05, 7: 0.97, 8: 0.95, 9: 1.0, 10: 1.04, 11: 1.06,
            12: 1.15}
 _COUNT_UNITS = ("sites", "units", "products", "clusters", "arrivals")
-_XLSX_EPOCH = (2026, 1, 1, 0, 0, 0)
+_XLSX_EPOCH = (1980, 1, 1, 0, 0, 0)
 _GROUPS_VI = {"completed": "Hoàn thành", "transitional": "Chuyển tiếp", "new": "Khởi công mới",
               "preparation": "Chuẩn bị đầu tư"}
 
@@ -154,7 +153,7 @@ def _stable_zip(data: bytes) -> bytes:
         for info in src.infolist():
             body = src.read(info.filename)
             if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", body)
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>1980-01-01T00:00:00Z", body)
             dst.writestr(zipfile.ZipInfo(info.filename, date_time=_XLSX_EPOCH), body,
                          compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
@@ -166,7 +165,7 @@ def _render_xlsx(table: _Table) -> bytes:
     spec = feed_spec(table.feed)
     book = openpyxl.Workbook()
     book.properties.creator = "chitieu demo"
-    book.properties.created = dt.datetime(2026, 1, 1)
+    book.properties.created = dt.datetime(*_XLSX_EPOCH)
     sheet = book.active
     sheet.title = "Bao cao"
     sheet.append(["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"])
@@ -203,8 +202,7 @@ class _Generator:
         self.catalog, self.as_of, self.seed = catalog, as_of, seed
         self.year = as_of.year
         self.deadline = dt.datetime(as_of.year, as_of.month, as_of.day, 23, 0, tzinfo=VN_TZ)
-        self.units = {u["unit_code"]: u for u in catalog.units
-                      if u["is_active"] and u["unit_code"] != PROVINCE_CODE}
+        self.units = {u["unit_code"]: u for u in catalog.units if u["unit_code"] in catalog.submitter_codes}
         self.tables: list[_Table] = []
         self.closed_months = [m for m in range(1, as_of.month) if _month_end(self.year, m) < as_of]
 
@@ -269,7 +267,7 @@ class _Generator:
                 "e_results_issued": round(resolved * rng.uniform(0.93, 0.995)),
                 "petitions_received": petitions, "petitions_on_time": petitions - late_petitions}
 
-    # --- admin_ops (with the 2025 baseline) ----------------------------------------------------------
+    # --- admin_ops (with the previous year's baseline) ----------------------------------------------------------
 
     def admin_ops(self) -> None:
         for unit in sorted(u for u, row in self.units.items() if "admin_ops" in row["monthly_feeds"]):

@@ -16,7 +16,6 @@ __all__ = ["Message", "describe_check", "format_value", "problem_message", "remi
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_CHECKS = 20        # checks listed in one message; the rest are in mart.data_quality
 MAX_SAMPLE_ROWS = 5    # failing rows shown per check
-_PREFIX = "[Chỉ tiêu 2026]"
 _FOOTER = "Đây là thư tự động của hệ thống theo dõi chỉ tiêu (chitieu), vui lòng không trả lời thư này."
 
 # Helper columns the suites compare against, as the unit should read them.
@@ -106,6 +105,21 @@ def _periods_vi(periods: Sequence[str] | None, limit: int = 6) -> str:
     return shown + (f" … ({len(periods)} kỳ)" if len(periods) > limit else "")
 
 
+def _years(periods: Sequence[str] | None, moment: dt.datetime | dt.date | None = None) -> str:
+    """The year(s) a message is about, from its periods (else the date it concerns): '2027' or '2026–2027'."""
+    years = sorted({p[:4] for p in periods or [] if p[:4].isdigit()})
+    if not years and moment is not None:
+        if isinstance(moment, dt.datetime):
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(LOCAL_TZ)
+        years = [str(moment.year)]
+    return years[0] if len(years) == 1 else f"{years[0]}–{years[-1]}" if years else ""
+
+
+def _prefix(province: Mapping, years: str) -> str:
+    """Subject prefix naming the year(s) and the province from the catalog: '[Chỉ tiêu năm 2027 — Tỉnh Cao Bằng]'."""
+    return f"[Chỉ tiêu{' năm ' + years if years else ''} — {province['name_vi']}]"
+
+
 def _short_name(file_name: str) -> str:
     return file_name.rsplit("/", 1)[-1]
 
@@ -191,17 +205,21 @@ def _greeting(unit: Mapping) -> str:
     return f"Kính gửi: {unit.get('name_vi') or unit['unit_code']} ({unit['unit_code']}),"
 
 
-def problem_message(sub: Mapping, checks: Sequence[Mapping]) -> Message:
-    """Alert for a rejected or warned submission: file, periods, each failed check with sample rows, next steps."""
+def problem_message(sub: Mapping, checks: Sequence[Mapping], province: Mapping) -> Message:
+    """Alert for a rejected or warned submission: file, periods, each failed check with sample rows, next steps.
+
+    `province`: the catalog's province unit (Catalog.province / warehouse_province), named in subject and body."""
     feed, rejected = sub["feed"], sub["status"] == "rejected"
     feed_label = feed_spec(feed).label_vi
     periods = _periods_vi(sub.get("periods"))
     folder = f"{sub['unit_code']}/{feed}/"
     title = "Tệp số liệu bị từ chối" if rejected else "Cảnh báo chất lượng số liệu"
-    subject = f"{_PREFIX} {title}: {_short_name(sub['file_name'])} ({feed_label}, kỳ {periods})"
+    years = _years(sub.get("periods"), sub.get("received_at"))
+    subject = f"{_prefix(province, years)} {title}: {_short_name(sub['file_name'])} ({feed_label}, kỳ {periods})"
     lines = [
         _greeting(sub), "",
-        "Hệ thống theo dõi chỉ tiêu năm 2026 của tỉnh Lạng Sơn đã kiểm tra tệp số liệu đơn vị gửi:",
+        f"Hệ thống theo dõi chỉ tiêu{' năm ' + years if years else ''} của {province['name_vi']} "
+        "đã kiểm tra tệp số liệu đơn vị gửi:",
         f"  • Tệp: {sub['file_name']}",
         f"  • Loại báo cáo: {feed_label} ({feed})",
         f"  • Kỳ báo cáo: {periods}",
@@ -232,11 +250,13 @@ def problem_message(sub: Mapping, checks: Sequence[Mapping]) -> Message:
     return Message(subject, "\n".join(lines))
 
 
-def resolved_message(passing: Mapping, alerted: Mapping) -> Message:
+def resolved_message(passing: Mapping, alerted: Mapping, province: Mapping) -> Message:
     """Notice that a later clean submission fixed what an earlier alert reported."""
     feed_label = feed_spec(passing["feed"]).label_vi
-    periods = _periods_vi(passing.get("shared_periods") or alerted.get("periods"))
-    subject = f"{_PREFIX} Đã khắc phục: {feed_label}, kỳ {periods}"
+    period_list = passing.get("shared_periods") or alerted.get("periods")
+    periods = _periods_vi(period_list)
+    subject = (f"{_prefix(province, _years(period_list, passing.get('received_at')))} "
+               f"Đã khắc phục: {feed_label}, kỳ {periods}")
     lines = [
         _greeting(passing), "",
         f"Tệp {passing['file_name']} (nhận lúc {_time_vi(passing.get('received_at'))}, mã lần gửi "
@@ -248,11 +268,12 @@ def resolved_message(passing: Mapping, alerted: Mapping) -> Message:
     return Message(subject, "\n".join(lines))
 
 
-def reminder_message(unit: Mapping, feed: str, period: str, due_date: dt.date, as_of: dt.date) -> Message:
+def reminder_message(unit: Mapping, feed: str, period: str, due_date: dt.date, as_of: dt.date,
+                     province: Mapping) -> Message:
     """Reminder that a monthly feed has not arrived by its due date."""
     feed_label = feed_spec(feed).label_vi
     year, month = period.split("-")
-    subject = f"{_PREFIX} Nhắc gửi báo cáo {feed_label} kỳ {period} (hạn {_date_vi(due_date)})"
+    subject = f"{_prefix(province, year)} Nhắc gửi báo cáo {feed_label} kỳ {period} (hạn {_date_vi(due_date)})"
     lines = [
         _greeting(unit), "",
         f"Đến ngày {_date_vi(as_of)}, hệ thống chưa nhận được báo cáo «{feed_label}» kỳ tháng {month}/{year} "

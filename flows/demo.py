@@ -13,7 +13,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from chitieu.catalog import read_catalog
-from chitieu.config import Settings, load_settings
+from chitieu.config import DEMO_AS_OF, DEMO_SEED, Settings, load_settings
 from chitieu.demo_feeds import DemoFile, build_feeds, write_feeds
 from chitieu.errors import ConfigError
 from chitieu.warehouse import get_engine
@@ -23,7 +23,7 @@ from flows.report import report
 
 __all__ = ["demo"]
 
-DEFAULT_AS_OF = dt.date(2026, 11, 20)
+DEFAULT_AS_OF = DEMO_AS_OF
 _MANIFEST = "demo_inbox.json"
 
 
@@ -80,7 +80,7 @@ def _warehouse_summary(settings: Settings) -> dict[str, str]:
 
 
 @flow(name="demo")
-def demo(as_of: dt.date = DEFAULT_AS_OF, seed: int = 2026) -> dict:
+def demo(as_of: dt.date = DEFAULT_AS_OF, seed: int = DEMO_SEED) -> dict:
     """Sample feeds for every submitting unit, two ingest passes (the second brings a late correction), report."""
     started = time.perf_counter()
     settings = load_settings()

@@ -10,6 +10,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from chitieu.alerting import Outgoing, deliver, make_channels
+from chitieu.catalog import warehouse_province
 from chitieu.config import Settings, load_settings
 from chitieu.messages_vi import reminder_message
 from chitieu.warehouse import get_engine, read_sql
@@ -30,11 +31,14 @@ def send_reminders(settings: Settings, missing: list[dict], as_of: dt.date) -> d
     """One reminder per missing unit/feed/month, claimed in audit.alert so it is never repeated; counts by status."""
     engine, channels = get_engine(settings), make_channels(settings)
     counts: Counter = Counter()
+    if missing:
+        with engine.connect() as conn:
+            province = warehouse_province(conn)
     for row in missing:
         counts += deliver(engine, Outgoing(
             f"reminder:{row['unit_code']}:{row['feed']}:{row['period']}", "reminder", row["unit_code"], row["feed"],
             row["period"], None, row["contact_email"],
-            reminder_message(row, row["feed"], row["period"], row["due_date"], as_of)), channels)
+            reminder_message(row, row["feed"], row["period"], row["due_date"], as_of, province)), channels)
     return dict(sorted(counts.items()))
 
 

@@ -10,6 +10,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from chitieu.alerting import Outgoing, deliver, make_channels
+from chitieu.catalog import warehouse_province
 from chitieu.config import Settings
 from chitieu.messages_vi import problem_message, resolved_message
 from chitieu.warehouse import get_engine, read_sql
@@ -27,12 +28,13 @@ def problem_alerts(engine: sa.Engine, submission_ids: list[int]) -> list[Outgoin
         subs = [dict(s) for s in subs]
         checks = conn.execute(sa.text(read_sql("alerts/failed_checks.sql")),
                               {"ids": [s["submission_id"] for s in subs]}).mappings().all()
+        province = warehouse_province(conn) if subs else {}
     by_submission: dict[int, list[dict]] = {}
     for check in checks:
         by_submission.setdefault(check["submission_id"], []).append(dict(check))
     return [Outgoing(f"submission:{s['submission_id']}", _KIND[s["status"]], s["unit_code"], s["feed"],
                      ",".join(sorted(s["periods"] or [])) or None, s["submission_id"], s["contact_email"],
-                     problem_message(s, by_submission.get(s["submission_id"], [])))
+                     problem_message(s, by_submission.get(s["submission_id"], []), province))
             for s in subs]
 
 
@@ -41,13 +43,14 @@ def resolved_alerts(engine: sa.Engine, submission_ids: list[int]) -> list[Outgoi
     with engine.connect() as conn:
         rows = conn.execute(sa.text(read_sql("alerts/resolved_submissions.sql")), {"ids": submission_ids}).mappings()
         rows = [dict(r) for r in rows]
+        province = warehouse_province(conn) if rows else {}
     out = []
     for r in rows:
         alerted = {"submission_id": r["alerted_id"], "file_name": r["alerted_file_name"],
                    "periods": r["alerted_periods"]}
         out.append(Outgoing(f"resolved:{r['alerted_id']}", "resolved", r["unit_code"], r["feed"],
                             ",".join(r["shared_periods"] or r["alerted_periods"] or []) or None,
-                            r["submission_id"], r["contact_email"], resolved_message(r, alerted)))
+                            r["submission_id"], r["contact_email"], resolved_message(r, alerted, province)))
     return out
 
 

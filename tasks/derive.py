@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from chitieu.config import PROVINCE_CODE, Settings
+from chitieu.catalog import warehouse_province
+from chitieu.config import Settings
 from chitieu.warehouse import get_engine, read_sql
 
 __all__ = ["derive_metrics"]
@@ -27,8 +28,9 @@ def _script(conn: sa.Connection, name: str, params: dict) -> None:
             conn.execute(sa.text(body), params)
 
 
-def _derive_metric_group(conn: sa.Connection, units: list[str], feeds: list[str], as_of: dt.date) -> None:
-    params = {"units": units, "feeds": feeds, "as_of": as_of, "province": PROVINCE_CODE}
+def _derive_metric_group(conn: sa.Connection, units: list[str], feeds: list[str], as_of: dt.date,
+                         province: str) -> None:
+    params = {"units": units, "feeds": feeds, "as_of": as_of, "province": province}
     _script(conn, "flow_components", params)
     _script(conn, "stock_components", params)
     _script(conn, "metric_values", params)
@@ -56,11 +58,12 @@ def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.da
     _refresh_statistics(engine, dirty)
     with engine.begin() as conn:
         conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _DERIVE_LOCK})
+        province = warehouse_province(conn)["unit_code"]
         previous = conn.scalar(sa.text("select value from core.pipeline_state where key = 'as_of'"))
         as_of_moved = sweep and previous != as_of.isoformat()
         if everything:
             all_units = conn.scalars(sa.text("select unit_code from core.unit where unit_code <> :p"),
-                                     {"p": PROVINCE_CODE}).all()
+                                     {"p": province}).all()
             dirty = {(u, f) for u in all_units for f in (*FLOW_FEEDS, *STOCK_FEEDS, "indicator")}
         by_feed: dict[str, set[str]] = {}
         for unit, feed in dirty:
@@ -82,8 +85,8 @@ def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.da
                 if feed in by_feed:
                     groups.append((sorted(by_feed[feed]), [feed]))
         for units, feeds in groups:
-            _derive_metric_group(conn, units, feeds, as_of)
-        params = {"province": PROVINCE_CODE}
+            _derive_metric_group(conn, units, feeds, as_of, province)
+        params = {"province": province}
         if "indicator" in by_feed:
             _script(conn, "indicator_values", {**params, "units": sorted(by_feed["indicator"])})
         if sweep:

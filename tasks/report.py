@@ -26,7 +26,7 @@ _TARGETS = "select * from mart.target_attainment order by unit_code, target_code
 _RATES = ("select metric_code, unit_code, period, scope, value from mart.metric_value"
           " where metric_code = any(:metrics) and left(period, 4) = :year order by 1, 2, 3")
 _PROJECTS = "select * from mart.disbursement_progress order by unit_code, project_code"
-_REPORTING = ("select unit_code, feed, period, due_date, received, on_time, received_at"
+_REPORTING = ("select unit_code, feed, period, due_date, received, on_time, received_at, is_due"
               " from mart.reporting_rate order by unit_code, feed, period")
 _FAILURES = ("select submission_id, unit_code, feed, expectation, severity, column_name, failed_rows, sample,"
              " file_name, received_at from mart.data_quality order by received_at desc, check_id desc limit :n")

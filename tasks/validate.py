@@ -235,7 +235,9 @@ def _add_helper_columns(parsed: ParsedFeed, catalog: Catalog, engine: sa.Engine 
         if previous is not None and not previous.empty:
             merged = frame[["unit_code", "project_code", "as_of_date"]].merge(
                 previous, on=["unit_code", "project_code"], how="left", suffixes=("", "_prev"))
-            earlier = merged["as_of_date_prev"] < merged["as_of_date"]
+            # a cumulative figure restarts each year (each year has its own capital plan)
+            earlier = (merged["as_of_date_prev"] < merged["as_of_date"]) & (
+                pd.to_datetime(merged["as_of_date_prev"]).dt.year == pd.to_datetime(merged["as_of_date"]).dt.year)
             frame["_previous_disbursed_vnd"] = merged["disbursed_vnd"].where(earlier).astype("float64").to_numpy()
     if feed == "tasks":
         frame["_completed_day"] = _days(frame["completed_date"])
@@ -359,7 +361,9 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
             f"value {sample[0][column]!r}",
             f"Cột «{label}»: giá trị {_FORMAT_VI.get(check, 'không hợp lệ')}"))
     if len(frame):
-        year = as_of.year
+        # the reporting year of a disbursement snapshot: the as-of year, and in January still the previous one
+        # (December's figures and their corrections arrive in January)
+        year = (as_of.replace(day=1) - dt.timedelta(days=1)).year
         parameters = {
             "known_indicators": sorted(i["indicator_code"] for i in catalog.indicators
                                        if i["source_feed"] == "indicator"),

@@ -14,8 +14,6 @@ from matplotlib import dates as mdates  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from chitieu.report.model import PROVINCE  # noqa: E402
-
 __all__ = ["attainment_chart", "disbursement_chart", "rate_heatmap", "rate_trends", "reference_target"]
 
 GREEN, AMBER, RED, GREY, INK = "#2e7d32", "#ef8f00", "#c62828", "#9e9e9e", "#263238"
@@ -82,12 +80,12 @@ def attainment_chart(rows: list[tuple[str, dict[str, int]]]) -> str:
 # --- dossier service rates ------------------------------------------------------------------------------
 
 
-def reference_target(targets: list[dict], metric: str, unit: str) -> dict | None:
+def reference_target(targets: list[dict], metric: str, unit: str, province: str) -> dict | None:
     """The target a unit's rate is judged against: its own, else the province's, else the metric's strictest."""
     mine = [t for t in targets if t["metric_code"] == metric]
     own = [t for t in mine if t["unit_code"] == unit]
-    province = [t for t in mine if t["unit_code"] == PROVINCE]
-    pool = own or province or mine
+    provincial = [t for t in mine if t["unit_code"] == province]
+    pool = own or provincial or mine
     return max(pool, key=lambda t: float(t["target_value"])) if pool else None
 
 
@@ -105,7 +103,7 @@ def _band(value: float | None, target: dict | None) -> str:
 
 
 def rate_heatmap(metrics: list[str], units: list[tuple[str, str]], months: list[str],
-                 values: dict[tuple[str, str, str], float], targets: list[dict]) -> str:
+                 values: dict[tuple[str, str, str], float], targets: list[dict], province: str) -> str:
     """Unit x month grid per metric, each cell coloured against the unit's reference target."""
     with matplotlib.rc_context(_RC):
         fig = _figure(14, 0.25 * len(units) + 1.3)
@@ -114,14 +112,14 @@ def rate_heatmap(metrics: list[str], units: list[tuple[str, str]], months: list[
         for ax, metric in zip(axes, metrics, strict=True):
             grid = []
             for row, (code, _) in enumerate(units):
-                target = reference_target(targets, metric, code)
+                target = reference_target(targets, metric, code, province)
                 cells = []
                 for col, month in enumerate(months):
                     value = values.get((metric, code, month))
                     cells.append(_BANDS.index(_band(value, target)))
                     if value is not None:
                         ax.text(col, row, f"{value:.1f}".replace(".", ","), ha="center", va="center", fontsize=6.5,
-                                color=INK, fontweight="bold" if code == PROVINCE else "normal")
+                                color=INK, fontweight="bold" if code == province else "normal")
                 grid.append(cells)
             # vector cells (pcolormesh), not a raster image: the SVG stays text and shapes only
             ax.pcolormesh([x - 0.5 for x in range(len(months) + 1)], [y - 0.5 for y in range(len(units) + 1)], grid,
@@ -142,7 +140,7 @@ def rate_heatmap(metrics: list[str], units: list[tuple[str, str]], months: list[
 
 
 def rate_trends(metrics: list[str], months: list[str], series: dict[tuple[str, str], dict[str, tuple]],
-                targets: list[dict], names: dict[str, str]) -> str:
+                targets: list[dict], names: dict[str, str], province: str) -> str:
     """Per metric: year-to-date line and monthly dots of the province and of each unit with a target."""
     palette = ["#1565c0", "#6a1b9a", "#00838f", "#ad1457"]
     with matplotlib.rc_context(_RC):
@@ -151,21 +149,21 @@ def rate_trends(metrics: list[str], months: list[str], series: dict[tuple[str, s
         axes = axes if len(metrics) > 1 else [axes]
         for ax, metric in zip(axes, metrics, strict=True):
             own = [t for t in targets if t["metric_code"] == metric]
-            units = [PROVINCE] + sorted({t["unit_code"] for t in own} - {PROVINCE})
+            units = [province] + sorted({t["unit_code"] for t in own} - {province})
             x = list(range(len(months)))
             lows = [100.0]
             for i, unit in enumerate(units):
                 points = series.get((metric, unit), {})
-                color = INK if unit == PROVINCE else palette[i % len(palette)]
+                color = INK if unit == province else palette[i % len(palette)]
                 ytd = [points.get(m, (None, None))[1] for m in months]
                 month = [points.get(m, (None, None))[0] for m in months]
                 ax.plot(x, [v if v is not None else float("nan") for v in ytd], color=color, linewidth=2,
                         label=f"{names.get(unit, unit)} — lũy kế / YTD")
                 ax.scatter(x, [v if v is not None else float("nan") for v in month], color=color, s=12, alpha=0.55)
                 lows += [v for v in ytd + month if v is not None]
-            for i, target in enumerate(sorted(own, key=lambda t: t["unit_code"] != PROVINCE)):
+            for i, target in enumerate(sorted(own, key=lambda t: t["unit_code"] != province)):
                 unit = target["unit_code"]
-                color = INK if unit == PROVINCE else palette[(units.index(unit)) % len(palette)]
+                color = INK if unit == province else palette[(units.index(unit)) % len(palette)]
                 goal = float(target["target_value"])
                 ax.axhline(goal, color=color, linestyle="--", linewidth=1)
                 sign = {">=": "≥", "<=": "≤"}.get(target["comparator"], target["comparator"])

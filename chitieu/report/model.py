@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-__all__ = ["PROVINCE", "RATE_METRICS", "ReportData"]
+__all__ = ["RATE_METRICS", "ReportData"]
 
-PROVINCE = "LANGSON"
 RATE_METRICS = ("online_dossier_rate", "on_time_resolution_rate", "satisfaction_rate")
 
 
@@ -36,6 +35,11 @@ class ReportData:
         if self.as_of_month:
             return int(self.as_of_month[:4])
         return max((t["year"] for t in self.targets), default=self.generated_at.year)
+
+    @property
+    def province(self) -> str:
+        """The province's unit code: the unit of level `province` (the roll-up in every mart view)."""
+        return next((c for c, u in self.units.items() if u.get("level") == "province"), "")
 
     def unit_name(self, code: str) -> str:
         """Vietnamese name of a unit (its code when unknown)."""

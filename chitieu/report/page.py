@@ -7,7 +7,7 @@ import re
 
 from chitieu.report import charts
 from chitieu.report.fmt import COMPARATORS, VN_TZ, day_label, esc, num, period_label, quantity
-from chitieu.report.model import PROVINCE, RATE_METRICS, ReportData
+from chitieu.report.model import RATE_METRICS, ReportData
 from chitieu.report.style import CSS
 
 __all__ = ["render_page"]
@@ -43,8 +43,8 @@ def _section(anchor: str, title: str, subtitle: str, body: str) -> str:
 
 def _header(data: ReportData) -> str:
     when = day_label(data.as_of) if data.as_of else period_label(data.as_of_month)
-    province = data.unit_name(PROVINCE)
-    province_en = (data.units.get(PROVINCE) or {}).get("name_en") or province
+    province = data.unit_name(data.province)
+    province_en = (data.units.get(data.province) or {}).get("name_en") or province
     generated = data.generated_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
     return (
         f'<header><div class="eyebrow">{esc(province)} · chitieu</div>'
@@ -113,6 +113,9 @@ def _target_row(t: dict) -> str:
     goal = f"{comparator} {quantity(t['target_value'], t['unit_of_measure'])}"
     actual = quantity(t["actual_value"], t["unit_of_measure"])
     as_of = f'<div class="en">{period_label(t["as_of_period"])}</div>' if t["as_of_period"] else ""
+    if t.get("decision_ref"):  # an adjusted target: the decision and the date it took effect
+        goal += (f'<div class="en decision">điều chỉnh theo {esc(t["decision_ref"])}, '
+                 f'từ {t["effective_from"]:%d/%m/%Y}</div>')
     return (f'<tr id="target-{esc(t["target_code"])}" data-status="{esc(t["status"])}">'
             f'<td class="code">{esc(t["target_code"])}</td>'
             f'<td>{esc(t["description_vi"])}<div class="en">{esc(t["description_en"])}</div></td>'
@@ -168,13 +171,14 @@ def _rates(data: ReportData) -> str:
         value = float(r["value"]) if r["value"] is not None else None
         point[r["period"]] = (value, ytd) if r["scope"] == "month" else (month, value)
     codes = _unit_order(data, {r["unit_code"] for r in data.rates})
-    names = {c: ("Toàn tỉnh" if c == PROVINCE else data.unit_name(c)) for c in codes}
+    names = {c: ("Toàn tỉnh" if c == data.province else data.unit_name(c)) for c in codes}
     metrics = [m for m in RATE_METRICS if any(r["metric_code"] == m for r in data.rates)]
-    trend = charts.rate_trends(metrics, months, series, data.targets, names)
-    grid = charts.rate_heatmap(metrics, [(c, names[c]) for c in codes], months, values, data.targets)
+    targets = [t for t in data.targets if t["year"] == data.year]  # the rates shown are the report year's
+    trend = charts.rate_trends(metrics, months, series, targets, names, data.province)
+    grid = charts.rate_heatmap(metrics, [(c, names[c]) for c in codes], months, values, targets, data.province)
     legend = ('<p class="legend"><span class="sw met"></span>meets the target <span class="sw close"></span>'
               'within 5 points <span class="sw below"></span>further below <span class="sw none"></span>no data. '
-              "A unit is compared with its own target for the metric, else the province's (LANGSON), else the "
+              "A unit is compared with its own target for the metric, else the province's, else the "
               "strictest target set for that metric (here the service centre's).</p>")
     return _section("rates", "Dossier service rates by unit and month", "Tỷ lệ hồ sơ trực tuyến, đúng hạn, hài lòng",
                     f"<h3>Year to date against the targets</h3>{trend}"
@@ -230,10 +234,11 @@ def _disbursement(data: ReportData) -> str:
 
 
 def _is_due(data: ReportData, row: dict) -> bool:
-    """Whether a monthly report is past its due date at the as-of date (or, without one, before the as-of month)."""
+    """Whether a monthly report is past its due date at the as-of date (mart.reporting_rate.is_due, or, for a report
+    asked for another date than the warehouse's, at that date)."""
     if data.as_of:
         return row["due_date"] < data.as_of
-    return row["period"] < (data.as_of_month or "")
+    return bool(row["is_due"])
 
 
 def _reporting(data: ReportData) -> str:
@@ -346,5 +351,5 @@ def render_page(data: ReportData) -> str:
               "font or image is loaded from elsewhere.</footer>")
     return ("<!DOCTYPE html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>Chỉ tiêu {data.year} — {esc(data.unit_name(PROVINCE))}</title><style>{CSS}</style></head>"
+            f"<title>Chỉ tiêu {data.year} — {esc(data.unit_name(data.province))}</title><style>{CSS}</style></head>"
             f"<body><main>{body}{footer}</main></body></html>\n")

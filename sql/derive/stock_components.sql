@@ -1,12 +1,24 @@
--- Month-end numerators and denominators of the stock metrics (tasks, disbursement) for :units,
--- for every month of the as-of year up to the as-of month, evaluated at min(month end, :as_of).
+-- Month-end numerators and denominators of the stock metrics (tasks, disbursement) for :units, for every month
+-- of each calendar year they have data in, up to the as-of month, evaluated at min(month end, :as_of).
+-- A year's stock counts that year only (the year to date restarts each January): the tasks due in it, and the
+-- disbursement snapshots dated in it (a year's capital plan is disbursed and reported within that year).
 -- Grain: one row per metric, unit and month.
 create temp table stock_component on commit drop as
-with month_ends as (
-    select to_char(m, 'YYYY-MM') as period,
+with data_years as (
+    select distinct extract(year from due_date)::int as year
+    from core.current_tasks where unit_code = any(:units) and 'tasks' = any(:feeds)
+    union
+    select distinct extract(year from as_of_date)::int
+    from core.current_disbursement where unit_code = any(:units) and 'disbursement' = any(:feeds)
+),
+month_ends as (
+    select y.year, to_char(m, 'YYYY-MM') as period,
            least((m + interval '1 month - 1 day')::date, cast(:as_of as date)) as evaluated_on
-    from generate_series(date_trunc('year', cast(:as_of as date)), date_trunc('month', cast(:as_of as date)),
-                         interval '1 month') as m
+    from data_years y
+    cross join lateral generate_series(make_date(y.year, 1, 1),
+                                       least(make_date(y.year, 12, 1), date_trunc('month', cast(:as_of as date))),
+                                       interval '1 month') as m
+    where y.year <= extract(year from cast(:as_of as date))
 ),
 tasks as (
     select t.unit_code, m.period,
@@ -14,14 +26,16 @@ tasks as (
                as completed_on_time,
            count(*) filter (where t.completed_date <= m.evaluated_on or t.due_date < m.evaluated_on)
                as completed_or_overdue
-    from core.current_tasks t cross join month_ends m
+    from core.current_tasks t
+    join month_ends m on m.year = extract(year from t.due_date)::int
     where t.unit_code = any(:units) and 'tasks' = any(:feeds)
     group by t.unit_code, m.period
 ),
 disbursement_spans as (
-    -- each current row is a project's latest figure from its as_of_date until the next one
+    -- each current row is a project's latest figure of its year from its as_of_date until the next one
     select unit_code, project_code, as_of_date, capital_plan_vnd, disbursed_vnd,
-           lead(as_of_date) over (partition by unit_code, project_code order by as_of_date) as superseded_on
+           lead(as_of_date) over (partition by unit_code, project_code, extract(year from as_of_date)
+                                  order by as_of_date) as superseded_on
     from core.current_disbursement
     where unit_code = any(:units) and 'disbursement' = any(:feeds)
 ),
@@ -36,7 +50,8 @@ disbursement_steps as (
 disbursement as (
     select d.unit_code, m.period, sum(d.disbursed_vnd) as disbursed_vnd, sum(d.capital_plan_vnd) as capital_plan_vnd
     from disbursement_steps d
-    join month_ends m on d.as_of_date <= m.evaluated_on
+    join month_ends m on m.year = extract(year from d.as_of_date)::int
+                     and d.as_of_date <= m.evaluated_on
                      and (d.superseded_on is null or d.superseded_on > m.evaluated_on)
     group by d.unit_code, m.period
 )

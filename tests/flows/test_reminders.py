@@ -62,8 +62,8 @@ def test_one_reminder_per_missing_unit_feed_and_month_after_the_due_date(env, en
     assert recipients.count("xachilang@langson.gov.vn") == 2  # dossier and disbursement
     [mail] = [m for m in mails if m["To"] == "sonoivu@langson.gov.vn"]
     body = mail.get_body(("plain",)).get_content()
-    assert str(mail["Subject"]) == ("[Chỉ tiêu 2026] Nhắc gửi báo cáo Hồ sơ thủ tục hành chính kỳ 2026-01 "
-                                    "(hạn 05/02/2026)")
+    assert str(mail["Subject"]) == ("[Chỉ tiêu năm 2026 — Tỉnh Lạng Sơn] Nhắc gửi báo cáo Hồ sơ thủ tục hành chính "
+                                    "kỳ 2026-01 (hạn 05/02/2026)")
     assert "Đến ngày 06/02/2026, hệ thống chưa nhận được báo cáo «Hồ sơ thủ tục hành chính» kỳ tháng 01/2026" in body
     assert "vào thư mục SO_NOIVU/dossier/" in body
 

@@ -132,7 +132,7 @@ def test_correction_sends_one_resolved_notice(env, engine, smtp):
     assert [o.status for o in fixed.outcomes] == ["loaded"]
     assert len(smtp.messages) == 2
     subject, body = smtp.subjects()[1], smtp.bodies()[1]
-    assert subject.startswith("[Chỉ tiêu 2026] Đã khắc phục: Hồ sơ thủ tục hành chính")
+    assert subject.startswith("[Chỉ tiêu năm 2026 — Tỉnh Lạng Sơn] Đã khắc phục: Hồ sơ thủ tục hành chính")
     assert "TTPVHCC/dossier/hoso_2026_sua.csv" in body and "TTPVHCC/dossier/hoso_2026.csv" in body
     assert "đã được khắc phục" in body
     kinds = [(a["kind"], a["status"], a["submission_id"]) for a in _alerts(engine)]
@@ -261,7 +261,7 @@ def test_long_check_lists_are_cut_with_a_pointer_to_the_warehouse():
            "rows_failed": 50}
     checks = [{"expectation": "non_negative", "severity": "error", "column_name": "received_total",
                "failed_rows": 1, "sample": [{"row": n, "received_total": -n}], "message": ""} for n in range(30)]
-    message = problem_message(sub, checks)
+    message = problem_message(sub, checks, {"unit_code": "LANGSON", "name_vi": "Tỉnh Lạng Sơn"})
     assert "Kỳ báo cáo: không xác định" in message.body
     assert "20. [Lỗi]" in message.body and "21. [Lỗi]" not in message.body
     assert "… và 10 kiểm tra khác không đạt." in message.body
