@@ -146,8 +146,8 @@ def test_scheduler_creates_every_deployments_runs_and_a_worker_completes_one(pre
         runs = _scheduled_runs(server["api_url"])
         if set(runs) >= set(deployments) and all(len(runs[n]) >= 3 for n in deployments):
             break
-        assert time.monotonic() < deadline, (f"the scheduler created runs only for {sorted(runs)} "
-                                             f"of {sorted(deployments)}:\n{server['log'].read_text()}")
+        _assert_no_server_errors(server["log"])
+        assert time.monotonic() < deadline, f"scheduled runs only for {sorted(runs)} of {sorted(deployments)}"
         time.sleep(1)
     for name, deployment in deployments.items():
         (schedule,) = deployment["schedules"]
@@ -171,8 +171,11 @@ def test_scheduler_creates_every_deployments_runs_and_a_worker_completes_one(pre
     assert state == "COMPLETED", f"report-daily ended {state}:\n{output.decode(errors='replace')}"
     assert (home / "reports" / "report.html").is_file()
 
-    errors = [line for line in server["log"].read_text(errors="replace").splitlines()
-              if SERVER_LOG_ERRORS.search(line)]
+    _assert_no_server_errors(server["log"])
+
+
+def _assert_no_server_errors(log: Path) -> None:
+    errors = [line for line in log.read_text(errors="replace").splitlines() if SERVER_LOG_ERRORS.search(line)]
     assert not errors, "the Prefect server logged errors:\n" + "\n".join(errors[:20])
 
 
