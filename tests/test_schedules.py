@@ -10,11 +10,9 @@ import datetime as dt
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,16 +20,11 @@ import pytest
 import yaml
 from cronsim import CronSim
 
+from chitieu.prefect_local import _free_port, _healthy
 from tests.conftest import CATALOG, REPO
 
 PREFECT = [sys.executable, "-m", "prefect"]
 SERVER_LOG_ERRORS = re.compile(r"\bERROR\b|Traceback|InvalidRequestError|Can't evaluate bulk DML")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _prefect_env(home: Path, api_url: str, **extra: str) -> dict[str, str]:
@@ -77,12 +70,8 @@ def prefect_server(tmp_path):
         deadline = time.monotonic() + 120
         while True:
             assert proc.poll() is None, f"prefect server exited:\n{log_path.read_text()}"
-            try:
-                with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
+            if _healthy(api_url):
+                break
             assert time.monotonic() < deadline, f"prefect server not healthy in 120 s:\n{log_path.read_text()}"
             time.sleep(0.5)
         yield {"home": home, "api_url": api_url, "log": log_path, "env": env}
