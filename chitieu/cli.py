@@ -8,10 +8,11 @@ from pathlib import Path
 
 import typer
 
-from chitieu.runtime import command_line_run, quiet_environment
+from chitieu.runtime import command_line_run, prefect_ui_url, quiet_environment
 
 quiet_environment()
 
+from chitieu import prefect_local  # noqa: E402
 from chitieu.config import DEMO_AS_OF, DEMO_SEED  # noqa: E402
 from chitieu.errors import ChitieuError  # noqa: E402
 
@@ -123,6 +124,8 @@ def run(inbox: Path = typer.Option(None, help="Landing zone (default $CHITIEU_IN
         typer.echo("alerts: " + ", ".join(f"{k}: {v}" for k, v in summary.alerts.items()))
     if summary.data_docs:
         typer.echo(f"data docs: {summary.data_docs}")
+    if prefect_ui_url():
+        typer.echo(f"prefect UI: {prefect_ui_url()}")
 
 
 @app.command()
@@ -185,6 +188,9 @@ def warehouse(reader: bool = typer.Option(False, "--reader", help="URL of the re
         return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     typer.echo(_guard(_url))
+
+
+app.add_typer(prefect_local.cli, name="prefect-server")
 
 
 def main() -> None:  # pragma: no cover - console entry point

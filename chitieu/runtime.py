@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["command_line_run", "quiet_environment"]
+__all__ = ["command_line_run", "prefect_ui_url", "quiet_environment"]
 
 _DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -30,9 +30,21 @@ def quiet_environment() -> None:
     warnings.filterwarnings("ignore", module="platformdirs")
 
 
+_UI_URL: list[str] = []  # the Prefect UI of the last command_line_run, for the command to print
+
+
+def prefect_ui_url() -> str | None:
+    """The UI address of the Prefect server the last command reported to (None when unknown)."""
+    return _UI_URL[-1] if _UI_URL else None
+
+
 @contextmanager
 def command_line_run() -> Iterator[None]:
     """Prefect settings for flows run by a `chitieu` command, in front of the person who typed it.
+
+    The Prefect API: the user's (PREFECT_API_URL, or their Prefect profile), else chitieu's local server under
+    $CHITIEU_HOME/prefect, started on first use and reused (chitieu.prefect_local), not a temporary server per
+    command (~7 s each).
 
     No flow-run heartbeats (unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY is set): they let a server mark a vanished
     run crashed, but such a run ends or fails in front of its user, and a pass killed half-way is recovered by
@@ -40,10 +52,30 @@ def command_line_run() -> Iterator[None]:
     thread, which sleeps in one-second steps): ~0.6 s of the ~1.4 s a pass over an empty inbox takes.
     Deployments run by workers keep Prefect's heartbeats.
     """
-    if "prefect" not in sys.modules or "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" in os.environ:
+    if "prefect" not in sys.modules:  # a command that runs no flow
         yield
         return
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_UI_URL,
+        get_current_settings,
+        temporary_settings,
+    )
 
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    updates: dict = {}
+    if "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" not in os.environ:
+        updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
+    settings = get_current_settings()
+    ui_url = settings.ui_url
+    if not settings.api.url:
+        from chitieu.config import load_settings
+        from chitieu.prefect_local import ensure_server
+
+        server = ensure_server(load_settings().home)
+        updates |= {PREFECT_API_URL: server["api_url"], PREFECT_UI_URL: server["ui_url"]}
+        os.environ["PREFECT_API_URL"] = server["api_url"]  # for processes the command starts (Dask workers)
+        ui_url = server["ui_url"]
+    _UI_URL[:] = [ui_url] if ui_url else []
+    with temporary_settings(updates=updates):
         yield

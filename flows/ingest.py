@@ -25,7 +25,7 @@ from tasks.archive import archive_files
 from tasks.data_docs import build_data_docs
 from tasks.derive import derive_metrics
 from tasks.discover import classify_files, discover_files, landed_fingerprints
-from tasks.publish import publish_run
+from tasks.publish import announce_outcomes, publish_run
 
 if TYPE_CHECKING:
     from tasks.load import SubmissionOutcome
@@ -280,6 +280,7 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     summary.derive = deriving.result()
 
     # --- publish ----------------------------------------------------------------------
+    announce_outcomes(summary)
     publish_run(quote(summary))
     finish_run(engine, run_id, {"counts": summary.counts(), "skipped": len(summary.skipped),
                                 "seen": summary.seen, "derive": summary.derive, "alerts": summary.alerts,

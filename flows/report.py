@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow
 
 from chitieu.config import load_settings
+from tasks.publish import publish_report
 from tasks.report import fetch_report_data, render_report, write_report
 
 __all__ = ["report"]
@@ -20,4 +21,6 @@ def report(out: str | None = None, as_of: dt.date | None = None) -> str:
     folder = Path(out).resolve() if out else settings.reports_dir
     data = fetch_report_data(settings, as_of)
     html = render_report(data)
-    return str(write_report(html, folder))
+    path = write_report(html, folder)
+    publish_report(path)
+    return str(path)

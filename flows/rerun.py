@@ -19,7 +19,7 @@ from tasks.alerts import send_alerts
 from tasks.derive import derive_metrics
 from tasks.load import reload_submissions
 from tasks.parse import parse_feed
-from tasks.publish import publish_run
+from tasks.publish import announce_outcomes, publish_run
 from tasks.validate import validate_feed
 
 __all__ = ["rerun"]
@@ -59,6 +59,7 @@ def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None
         summary.outcomes = reload_submissions(settings, parsed, verdicts, [sid for sid, _ in current])
     summary.derive = derive_metrics(settings, {(unit, feed)}, as_of)
     summary.alerts = send_alerts(settings, [o.submission_id for o in summary.outcomes if o.submission_id])
+    announce_outcomes(summary)
     publish_run(summary)
     finish_run(engine, run_id, {"counts": summary.counts(), "derive": summary.derive,
                                 "accepted": sum(o.status in ACCEPTED for o in summary.outcomes)})

@@ -1,12 +1,20 @@
-"""Publish a run's outcome as Prefect artifacts: a table of submissions and a markdown summary of failures."""
+"""Publish a run's outcome to Prefect: artifacts (a table of submissions, a markdown summary of failures, where
+the report went), a WARNING on the flow run per rejected or warned submission, an event per submission."""
 
 from __future__ import annotations
 
-from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
+from pathlib import Path
 
-__all__ = ["publish_run", "summary_rows"]
+from prefect import get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+
+__all__ = ["EVENT_PREFIX", "announce_outcomes", "publish_report", "publish_run", "summary_rows"]
+
+EVENT_PREFIX = "chitieu.submission."  # + the submission's status: loaded, loaded_with_warnings, rejected, duplicate
+SUMMARY_COLUMNS = ("unit", "feed", "file", "status", "rows", "failed_rows")
+WARNED = ("rejected", "loaded_with_warnings")
 
 
 def summary_rows(summary) -> list[dict]:
@@ -37,8 +45,49 @@ def _failures_markdown(summary) -> str:
 def publish_run(summary) -> None:
     """Attach the run's submission table and failure summary to the flow run."""
     rows = summary_rows(summary)
-    if rows:
-        create_table_artifact(table=rows, key="ingest-submissions",
-                              description=f"Submissions of ingest run {summary.run_id}")
+    # an empty pass publishes an empty table too: each run's artifacts say what it did, nothing included
+    create_table_artifact(table=rows or {column: [] for column in SUMMARY_COLUMNS}, key="ingest-submissions",
+                          description=f"Submissions of ingest run {summary.run_id}")
     create_markdown_artifact(markdown=_failures_markdown(summary), key="ingest-summary",
                              description=f"Ingest run {summary.run_id}: statuses and failed checks")
+
+
+def _warning(outcome) -> str:
+    checks = "; ".join(f"{f.severity}: {f.message or f.expectation}" for f in outcome.failures[:5])
+    more = f" (+{len(outcome.failures) - 5} more checks)" if len(outcome.failures) > 5 else ""
+    return (f"{outcome.status}: {outcome.file_name!r} (unit {outcome.unit_code}, feed {outcome.feed}, submission "
+            f"{outcome.submission_id}, {outcome.rows_failed}/{outcome.rows_total} rows failed) {checks}{more}")
+
+
+def _event(outcome, run_id: int) -> None:
+    related = [{"prefect.resource.id": f"chitieu.feed.{outcome.feed}", "prefect.resource.role": "feed",
+                "prefect.resource.name": outcome.feed}]
+    if outcome.submission_id:
+        related.append({"prefect.resource.id": f"chitieu.submission.{outcome.submission_id}",
+                        "prefect.resource.role": "submission", "prefect.resource.name": outcome.file_name})
+    emit_event(event=EVENT_PREFIX + outcome.status,
+               resource={"prefect.resource.id": f"chitieu.unit.{outcome.unit_code}",
+                         "prefect.resource.name": outcome.unit_code},
+               related=related,
+               payload={"run_id": run_id, "submission_id": outcome.submission_id, "unit": outcome.unit_code,
+                        "feed": outcome.feed, "file": outcome.file_name, "status": outcome.status,
+                        "rows": outcome.rows_total, "failed_rows": outcome.rows_failed,
+                        "checks": sorted({f.expectation for f in outcome.failures})})
+
+
+def announce_outcomes(summary) -> None:
+    """Called in a flow: each rejected or warned submission a WARNING on the flow run (a Completed run still shows
+    them), each submission an event `chitieu.submission.<status>` about the unit (resource `chitieu.unit.<code>`,
+    related `chitieu.feed.<feed>` and `chitieu.submission.<id>`) for Prefect automations to react to."""
+    logger = get_run_logger()
+    for outcome in summary.outcomes:
+        if outcome.status in WARNED:
+            logger.warning(_warning(outcome))
+        _event(outcome, summary.run_id)
+
+
+@task(name="publish_report", cache_policy=NO_CACHE)
+def publish_report(path: Path) -> None:
+    """Attach where the report was written to the flow run (a link artifact `chitieu-report`)."""
+    create_link_artifact(link=path.resolve().as_uri(), link_text=str(path), key="chitieu-report",
+                         description=f"The HTML report was written to {path}")
