@@ -14,7 +14,27 @@ quiet_environment()
 
 from chitieu.errors import ChitieuError  # noqa: E402
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """Usage errors (a bad option, a missing argument) as one line on stderr, like every other failure."""
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, **{**kwargs, "standalone_mode": False})
+        except typer.TyperException as exc:  # typer's usage errors: bad value, unknown option, missing option
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `chitieu` alone: the help
+                exc.show()
+                sys.exit(exc.exit_code)
+            context = getattr(exc, "ctx", None)
+            hint = f" (see {context.command_path} --help)" if context is not None else ""
+            typer.echo(f"chitieu: {_printable(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("chitieu: aborted", err=True)
+            sys.exit(1)
+
+
+app = typer.Typer(cls=_OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="chitieu: Lạng Sơn 2026 target monitoring (ingest, validate, derive, report).")
 
 
@@ -28,6 +48,9 @@ def _as_of(value: str | None) -> dt.date:
 
 
 def _fail(exc: BaseException) -> None:
+    from chitieu.warehouse import stop_started_embedded
+
+    stop_started_embedded()  # a failing command leaves no database server running that it started
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     typer.echo(f"chitieu: {_printable(message)}", err=True)
     raise typer.Exit(1)
