@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,13 @@ def _one_line_failure(done: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1 and lines[0].startswith("chitieu: "), done.stderr[-3000:]
     assert "Traceback" not in done.stdout and "╭" not in done.stderr, done.stderr[-3000:]
     return lines[0]
+
+
+def _pg_ctl(pgdata: Path, mode: str) -> None:
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None  # pgserver never runs PostgreSQL as root
+    pg_ctl(["-w", "-m", mode, "stop"], pgdata=pgdata, user=user)
 
 
 def _postgres_running(pgdata: Path) -> bool:
@@ -85,10 +93,10 @@ def test_uninitialised_home_says_run_init_and_starts_no_server(tmp_path):
     assert not (home / "pgdata").exists()
 
 
-def test_uninitialised_database_says_run_init(server_url, tmp_path):
+def test_uninitialised_database_says_run_init(server_url, template_url, tmp_path):
     """An empty database named by CHITIEU_WAREHOUSE_URL, not `relation "audit.run" does not exist`."""
     admin = admin_engine(server_url)
-    name = f"empty_{os.getpid()}_{tmp_path.name[-8:]}".lower().replace("-", "_")
+    name = f"empty_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f"create database {name} owner chitieu"))
     try:
@@ -106,8 +114,6 @@ def test_uninitialised_database_says_run_init(server_url, tmp_path):
 
 def test_failing_command_stops_the_embedded_server_it_started(tmp_path):
     """The embedded PostgreSQL is started on demand and reused; a command that started it and then failed stops it."""
-    from pgserver._commands import pg_ctl
-
     home, inbox = tmp_path / "home", tmp_path / "inbox"
     inbox.mkdir()
     env = _env(home, CHITIEU_INBOX=str(inbox))
@@ -116,13 +122,13 @@ def test_failing_command_stops_the_embedded_server_it_started(tmp_path):
     pgdata = home / "pgdata"
     try:
         assert _postgres_running(pgdata)  # left running for the next command
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata)
+        _pg_ctl(pgdata, "fast")
         failed = _chitieu(["run"], {**env, "CHITIEU_INBOX": str(tmp_path / "not-mounted")}, tmp_path)
         _one_line_failure(failed)
         assert not _postgres_running(pgdata), "the failed command left the server it started running"
     finally:
         if _postgres_running(pgdata):
-            pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=pgdata)
+            _pg_ctl(pgdata, "immediate")
 
 
 @pytest.mark.parametrize("url, fragment", [

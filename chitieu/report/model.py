@@ -28,6 +28,8 @@ class ReportData:
     failure_count: int = 0                     # all failed checks in the warehouse
     submissions: dict[str, int] = field(default_factory=dict)   # status -> count
     corrections: list[dict] = field(default_factory=list)       # mart.submission_log rows with version >= 2
+    indicators: dict[str, dict] = field(default_factory=dict)   # catalog indicators by code (Vietnamese units)
+    documents: dict[str, dict] = field(default_factory=dict)    # catalog source documents by file (citations)
 
     @property
     def year(self) -> int:
@@ -36,6 +38,13 @@ class ReportData:
         if self.as_of_month:
             return int(self.as_of_month[:4])
         return max((t["year"] for t in self.targets), default=self.generated_at.year)
+
+    def unit_of_measure(self, target: dict) -> str | None:
+        """A target's unit of measure in Vietnamese (indicators.csv unit_of_measure_vi), else as the target has it."""
+        indicator = self.indicators.get(target.get("metric_code")) or {}
+        if indicator.get("unit_of_measure_vi") and indicator.get("unit_of_measure") == target.get("unit_of_measure"):
+            return indicator["unit_of_measure_vi"]
+        return target.get("unit_of_measure")
 
     def unit_name(self, code: str) -> str:
         """Vietnamese name of a unit (its code when unknown)."""
