@@ -283,7 +283,7 @@ def reminder_message(unit: Mapping, feed: str, period: str, due_date: dt.date, a
     subject = f"{_PREFIX} Nhắc gửi báo cáo {feed_label} {period_vi(period)} (hạn {_date_vi(due_date)})"
     lines = [
         _greeting(unit), "",
-        f"Đến ngày {_date_vi(as_of)}, hệ thống chưa nhận được báo cáo «{feed_label}» {period_vi(period)} "
+        f"Đến ngày {_date_vi(as_of)}, hệ thống chưa nhận được báo cáo «{feed_label}» kỳ {period_vi(period)} "
         f"của đơn vị đạt yêu cầu. Hạn gửi là ngày {_date_vi(due_date)} (ngày 5 của tháng kế tiếp).", "",
         f"Đề nghị đơn vị gửi tệp báo cáo (CSV, Excel hoặc JSON) vào thư mục {unit['unit_code']}/{feed}/ "
         "sớm nhất có thể. Nếu đơn vị đã gửi nhưng tệp bị từ chối, vui lòng xem thư thông báo lỗi và gửi lại "

@@ -123,12 +123,10 @@ def warehouse_url(settings: Settings, *, create: bool = False) -> URL:
         except sa.exc.ArgumentError:
             raise ConfigError("CHITIEU_WAREHOUSE_URL is not a database URL: expected"
                               " postgresql+psycopg://user:password@host:port/database") from None
-        if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+psycopg")
-        if url.get_backend_name() != "postgresql" or url.get_driver_name() not in ("psycopg", "psycopg2"):
-            raise ConfigError(f"CHITIEU_WAREHOUSE_URL names a {url.drivername!r} database: chitieu needs PostgreSQL,"
-                              " e.g. postgresql+psycopg://user:password@host:port/database")
-        return url
+        if url.get_backend_name() not in ("postgresql", "postgres"):
+            raise ConfigError(f"CHITIEU_WAREHOUSE_URL names a {url.get_backend_name()!r} database: chitieu needs"
+                              " PostgreSQL, e.g. postgresql+psycopg://user:password@host:port/database")
+        return url.set(drivername="postgresql+psycopg")  # the driver chitieu ships with, whatever the URL named
     return _start_embedded(settings, create=create)
 
 
