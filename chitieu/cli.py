@@ -18,9 +18,12 @@ from chitieu.errors import ChitieuError  # noqa: E402
 class _OneLineErrors(typer.core.TyperGroup):
     """Usage errors (a bad option, a missing argument) as one line on stderr, like every other failure."""
 
-    def main(self, *args, **kwargs):
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:  # a caller that handles errors itself
+            return super().main(*args, standalone_mode=False, **kwargs)
         try:
-            return super().main(*args, **{**kwargs, "standalone_mode": False})
+            code = super().main(*args, standalone_mode=False, **kwargs)  # typer.Exit's code, else the command's None
+            sys.exit(code if isinstance(code, int) else 0)
         except typer.TyperException as exc:  # typer's usage errors: bad value, unknown option, missing option
             if type(exc).__name__ == "NoArgsIsHelpError":  # `chitieu` alone: the help
                 exc.show()
