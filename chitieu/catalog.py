@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ class Catalog:
     indicators: list[dict]
     targets: list[dict]
     milestones: list[dict]
+    documents: list[dict] = field(default_factory=list)  # source documents, cited by number, date and title
 
     @property
     def province(self) -> dict:
@@ -187,6 +188,7 @@ def _read_indicators(path: Path) -> list[dict]:
             "name_vi": r.text(line, row, "name_vi"),
             "name_en": r.text(line, row, "name_en", required=False),
             "unit_of_measure": r.text(line, row, "unit_of_measure", required=False),
+            "unit_of_measure_vi": r.text(line, row, "unit_of_measure_vi", required=False),
             "periodicity": r.choice(line, row, "periodicity", ("month", "quarter", "year")),
             "aggregation": r.choice(line, row, "aggregation", ("sum", "last")),
             "min_value": lo,
@@ -275,6 +277,23 @@ def _read_milestones(path: Path) -> list[dict]:
     return out
 
 
+def _read_documents(path: Path, cited: dict[str, str]) -> list[dict]:
+    """documents.csv: each source document as printed (type, number, date, issuer, title); every document the
+    targets and milestones cite must be there."""
+    r = _Reader(path, ["source_doc", "doc_type", "title"])
+    r.unique("source_doc")
+    out = [{"source_doc": r.text(line, row, "source_doc"), "doc_type": r.text(line, row, "doc_type"),
+            "number": r.text(line, row, "number", required=False),
+            "issued": r.text(line, row, "issued", required=False),
+            "issuer": r.text(line, row, "issuer", required=False), "title": r.text(line, row, "title"),
+            "note": r.text(line, row, "note", required=False)} for line, row in r.rows]
+    listed = {d["source_doc"] for d in out}
+    for doc, where in sorted(cited.items()):
+        if doc not in listed:
+            raise CatalogError(r.name, None, "source_doc", f"{doc!r}, cited by {where}, is not listed")
+    return out
+
+
 def read_catalog(folder: Path) -> Catalog:
     """Read and check the catalog folder; raise CatalogError naming file, line and column."""
     units = _read_units(folder / "units.csv")
@@ -288,7 +307,11 @@ def read_catalog(folder: Path) -> Catalog:
                for target in _read_targets(path, unit_codes, indicator_codes, seen)]
     milestones_path = folder / "milestones.csv"
     milestones = _read_milestones(milestones_path) if milestones_path.exists() else []
-    return Catalog(units, indicators, targets, milestones)
+    documents_path = folder / "documents.csv"
+    cited = {m["source_doc"]: f"{milestones_path.name}" for m in milestones if m["source_doc"]}
+    cited |= {t["source_doc"]: f"target {t['target_code']}" for t in targets}
+    documents = _read_documents(documents_path, cited) if documents_path.exists() else []
+    return Catalog(units, indicators, targets, milestones, documents)
 
 
 def warehouse_province(conn: sa.Connection) -> dict:
@@ -308,10 +331,14 @@ def warehouse_province(conn: sa.Connection) -> dict:
 # --- loading --------------------------------------------------------------------------
 
 
+_READ_BY_THE_REPORT = ("unit_of_measure_vi",)  # catalog columns the report reads from the catalog itself
+
+
 def load_catalog(conn: sa.Connection, catalog: Catalog) -> dict[str, int]:
     """Upsert the catalog into core.*; return how many rows each table changed (0 when unchanged)."""
     changed: dict[str, int] = {}
-    for table, rows in (("unit", catalog.units), ("indicator", catalog.indicators),
+    indicators = [{k: v for k, v in i.items() if k not in _READ_BY_THE_REPORT} for i in catalog.indicators]
+    for table, rows in (("unit", catalog.units), ("indicator", indicators),
                         ("target", catalog.targets), ("milestone", catalog.milestones)):
         conn.execute(sa.text(f"create temp table incoming_{table} (like core.{table} including defaults)"
                              " on commit drop"))

@@ -32,7 +32,29 @@ def _province_name() -> str:
         return ""
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+class _OneLineErrors(typer.core.TyperGroup):
+    """Usage errors (a bad option, a missing argument) as one line on stderr, like every other failure."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:  # a caller that handles errors itself
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)  # typer.Exit's code, else the command's None
+            sys.exit(code if isinstance(code, int) else 0)
+        except typer.TyperException as exc:  # typer's usage errors: bad value, unknown option, missing option
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `chitieu` alone: the help
+                exc.show()
+                sys.exit(exc.exit_code)
+            context = getattr(exc, "ctx", None)
+            hint = f" (see {context.command_path} --help)" if context is not None else ""
+            typer.echo(f"chitieu: {_printable(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("chitieu: aborted", err=True)
+            sys.exit(1)
+
+
+app = typer.Typer(cls=_OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help=f"chitieu: target monitoring{' — ' + _province_name() if _province_name() else ''} "
                        "(ingest, validate, derive, report; the catalog is $CHITIEU_CATALOG).")
 
@@ -47,6 +69,9 @@ def _as_of(value: str | None) -> dt.date:
 
 
 def _fail(exc: BaseException) -> None:
+    from chitieu.warehouse import stop_started_embedded
+
+    stop_started_embedded()  # a failing command leaves no database server running that it started
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     typer.echo(f"chitieu: {_printable(message)}", err=True)
     raise typer.Exit(1)

@@ -8,7 +8,10 @@ __all__ = [
     "ConfigError",
     "FeedError",
     "FileRejected",
+    "LandingZoneMissing",
+    "MigrationEdited",
     "WarehouseError",
+    "WarehouseNotInitialised",
     "WarehouseUnavailable",
 ]
 
@@ -22,6 +25,15 @@ class ChitieuError(Exception):
 
 class ConfigError(ChitieuError):
     """A setting or command-line argument is invalid."""
+
+
+class LandingZoneMissing(ConfigError):
+    """The landing zone folder does not exist (a wrong CHITIEU_INBOX, an unmounted share): the pass cannot run."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        super().__init__(f"landing zone {folder} does not exist or is not a folder"
+                         " (check CHITIEU_INBOX, --inbox or the flow's inbox parameter; is the share mounted?)")
 
 
 class CatalogError(ChitieuError):
@@ -59,3 +71,11 @@ class WarehouseError(ChitieuError):
 
 class WarehouseUnavailable(WarehouseError):
     """The warehouse cannot be reached or started."""
+
+
+class WarehouseNotInitialised(WarehouseError):
+    """The warehouse has no chitieu schema, or an older one than this code: `chitieu init` creates or upgrades it."""
+
+
+class MigrationEdited(WarehouseError):
+    """A migration file differs from the one applied to the warehouse: applied migrations are never edited."""

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
 
-__all__ = ["Message", "describe_check", "format_value", "problem_message", "reminder_message", "resolved_message"]
+__all__ = ["Message", "describe_check", "format_value", "period_vi", "problem_message", "reminder_message",
+           "resolved_message"]
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_CHECKS = 20        # checks listed in one message; the rest are in mart.data_quality
@@ -97,11 +98,25 @@ def _time_vi(moment: dt.datetime | None) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%H:%M ngày %d/%m/%Y")
 
 
+def period_vi(period: str) -> str:
+    """A period as a Vietnamese reader writes it: 2026-11 -> tháng 11/2026, 2026-Q3 -> quý 3/2026, 2026 -> năm 2026."""
+    year, _, part = period.partition("-")
+    if not (year.isdigit() and len(year) == 4):
+        return period
+    if not part:
+        return f"năm {year}"
+    if part[:1] in "Qq" and part[1:].isdigit():
+        return f"quý {int(part[1:])}/{year}"
+    if part.isdigit():
+        return f"tháng {int(part):02d}/{year}"
+    return period
+
+
 def _periods_vi(periods: Sequence[str] | None, limit: int = 6) -> str:
     periods = sorted(periods or [])
     if not periods:
         return "không xác định"
-    shown = ", ".join(periods[:limit])
+    shown = ", ".join(period_vi(p) for p in periods[:limit])
     return shown + (f" … ({len(periods)} kỳ)" if len(periods) > limit else "")
 
 
@@ -118,6 +133,18 @@ def _years(periods: Sequence[str] | None, moment: dt.datetime | dt.date | None =
 def _prefix(province: Mapping, years: str) -> str:
     """Subject prefix naming the year(s) and the province from the catalog: '[Chỉ tiêu năm 2027 — Tỉnh Cao Bằng]'."""
     return f"[Chỉ tiêu{' năm ' + years if years else ''} — {province['name_vi']}]"
+
+
+def _help_line(contact: Mapping) -> str:
+    """Whom to ask, from the catalog: the province unit's name and contact_email."""
+    if not contact.get("help_email"):
+        return "Nếu cần hỗ trợ, đề nghị liên hệ cơ quan chủ trì theo dõi chỉ tiêu của tỉnh."
+    name = f"{contact['help_name']}, " if contact.get("help_name") else ""
+    return f"Nếu cần hỗ trợ, đề nghị liên hệ: {name}thư điện tử {contact['help_email']}."
+
+
+def _submission_ref(submission_id: object) -> str:
+    return f"số hiệu lần gửi {submission_id} (ghi số này khi liên hệ hỗ trợ về tệp)"
 
 
 def _short_name(file_name: str) -> str:
@@ -215,7 +242,7 @@ def problem_message(sub: Mapping, checks: Sequence[Mapping], province: Mapping) 
     folder = f"{sub['unit_code']}/{feed}/"
     title = "Tệp số liệu bị từ chối" if rejected else "Cảnh báo chất lượng số liệu"
     years = _years(sub.get("periods"), sub.get("received_at"))
-    subject = f"{_prefix(province, years)} {title}: {_short_name(sub['file_name'])} ({feed_label}, kỳ {periods})"
+    subject = f"{_prefix(province, years)} {title}: {_short_name(sub['file_name'])} ({feed_label}, {periods})"
     lines = [
         _greeting(sub), "",
         f"Hệ thống theo dõi chỉ tiêu{' năm ' + years if years else ''} của {province['name_vi']} "
@@ -225,7 +252,7 @@ def problem_message(sub: Mapping, checks: Sequence[Mapping], province: Mapping) 
         f"  • Kỳ báo cáo: {periods}",
         f"  • Thời điểm nhận: {_time_vi(sub.get('received_at'))}",
         f"  • Số dòng: {sub.get('rows_total', 0)}; số dòng bị lỗi: {sub.get('rows_failed', 0)}",
-        f"  • Mã lần gửi: {sub['submission_id']}", "",
+        f"  • Số hiệu lần gửi: {sub['submission_id']} (ghi số này khi liên hệ hỗ trợ về tệp)", "",
     ]
     if rejected:
         lines.append("Kết quả: TỆP BỊ TỪ CHỐI. Toàn bộ số liệu của tệp này chưa được ghi nhận vào kho dữ liệu.")
@@ -245,8 +272,9 @@ def problem_message(sub: Mapping, checks: Sequence[Mapping], province: Mapping) 
         todo = (f"Việc cần làm: nếu số liệu là đúng, đơn vị không cần làm gì thêm. Nếu có sai sót, đề nghị gửi "
                 f"tệp đã sửa vào đúng thư mục {folder}; tệp mới sẽ thay thế số liệu cũ của cùng kỳ báo cáo.")
     lines += [todo, "",
-              "Danh sách đầy đủ các dòng không đạt được lưu trong kho dữ liệu "
-              f"(bảng mart.data_quality, mã lần gửi {sub['submission_id']}).", "", _FOOTER]
+              "Danh sách đầy đủ các dòng không đạt được lưu trong hệ thống theo dõi chỉ tiêu; "
+              "cán bộ phụ trách có thể tra cứu theo số hiệu lần gửi nêu trên.",
+              _help_line(sub), "", _FOOTER]
     return Message(subject, "\n".join(lines))
 
 
@@ -256,14 +284,15 @@ def resolved_message(passing: Mapping, alerted: Mapping, province: Mapping) -> M
     period_list = passing.get("shared_periods") or alerted.get("periods")
     periods = _periods_vi(period_list)
     subject = (f"{_prefix(province, _years(period_list, passing.get('received_at')))} "
-               f"Đã khắc phục: {feed_label}, kỳ {periods}")
+               f"Đã khắc phục: {feed_label}, {periods}")
     lines = [
         _greeting(passing), "",
-        f"Tệp {passing['file_name']} (nhận lúc {_time_vi(passing.get('received_at'))}, mã lần gửi "
-        f"{passing['submission_id']}) đã đạt tất cả các kiểm tra và được ghi nhận vào kho dữ liệu.", "",
-        f"Các vấn đề đã thông báo trước đây với tệp {alerted['file_name']} (mã lần gửi {alerted['submission_id']}, "
-        f"báo cáo {feed_label}, kỳ {periods}) đã được khắc phục.", "",
-        "Cảm ơn đơn vị đã gửi lại số liệu.", "", _FOOTER,
+        f"Tệp {passing['file_name']} (nhận lúc {_time_vi(passing.get('received_at'))}, "
+        f"{_submission_ref(passing['submission_id'])}) đã đạt tất cả các kiểm tra và được ghi nhận vào kho dữ liệu.",
+        "",
+        f"Các vấn đề đã thông báo trước đây với tệp {alerted['file_name']} (số hiệu lần gửi "
+        f"{alerted['submission_id']}, báo cáo {feed_label}, kỳ {periods}) đã được khắc phục.", "",
+        "Cảm ơn đơn vị đã gửi lại số liệu.", _help_line(passing), "", _FOOTER,
     ]
     return Message(subject, "\n".join(lines))
 
@@ -272,14 +301,14 @@ def reminder_message(unit: Mapping, feed: str, period: str, due_date: dt.date, a
                      province: Mapping) -> Message:
     """Reminder that a monthly feed has not arrived by its due date."""
     feed_label = feed_spec(feed).label_vi
-    year, month = period.split("-")
-    subject = f"{_prefix(province, year)} Nhắc gửi báo cáo {feed_label} kỳ {period} (hạn {_date_vi(due_date)})"
+    subject = (f"{_prefix(province, period[:4])} Nhắc gửi báo cáo {feed_label} {period_vi(period)} "
+               f"(hạn {_date_vi(due_date)})")
     lines = [
         _greeting(unit), "",
-        f"Đến ngày {_date_vi(as_of)}, hệ thống chưa nhận được báo cáo «{feed_label}» kỳ tháng {month}/{year} "
-        f"({period}) của đơn vị đạt yêu cầu. Hạn gửi là ngày {_date_vi(due_date)} (ngày 5 của tháng kế tiếp).", "",
+        f"Đến ngày {_date_vi(as_of)}, hệ thống chưa nhận được báo cáo «{feed_label}» kỳ {period_vi(period)} "
+        f"của đơn vị đạt yêu cầu. Hạn gửi là ngày {_date_vi(due_date)} (ngày 5 của tháng kế tiếp).", "",
         f"Đề nghị đơn vị gửi tệp báo cáo (CSV, Excel hoặc JSON) vào thư mục {unit['unit_code']}/{feed}/ "
         "sớm nhất có thể. Nếu đơn vị đã gửi nhưng tệp bị từ chối, vui lòng xem thư thông báo lỗi và gửi lại "
-        "tệp đã sửa.", "", _FOOTER,
+        "tệp đã sửa.", _help_line(unit), "", _FOOTER,
     ]
     return Message(subject, "\n".join(lines))

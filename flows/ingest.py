@@ -16,7 +16,7 @@ from prefect.utilities.annotations import quote
 
 from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS, Settings, load_settings
-from chitieu.errors import ConfigError
+from chitieu.errors import ConfigError, LandingZoneMissing
 from chitieu.landing import SkippedPath
 from chitieu.runs import finish_run, interrupted_runs, record_landing, release_leases, start_run
 from chitieu.warehouse import get_engine
@@ -236,6 +236,8 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     settings = load_settings()
     runner = make_task_runner(task_runner if task_runner is not None else os.environ.get(TASK_RUNNER_ENV))
     inbox_path = Path(inbox).resolve() if inbox else settings.inbox
+    if not inbox_path.is_dir():  # before the run is recorded: a pass that cannot look is no pass
+        raise LandingZoneMissing(str(inbox_path))
     as_of = as_of or dt.date.today()
     catalog = read_catalog(settings.catalog_dir)
     engine = get_engine(settings)

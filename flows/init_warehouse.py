@@ -15,7 +15,7 @@ __all__ = ["init_warehouse"]
 @task(name="apply_migrations", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def migrate(settings: Settings) -> list[str]:
     """Apply pending migrations; return their names."""
-    return apply_migrations(get_engine(settings))
+    return apply_migrations(get_engine(settings, create=True))
 
 
 @task(name="load_catalog", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)

@@ -13,6 +13,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from chitieu.config import FEEDS, Settings
+from chitieu.errors import LandingZoneMissing
 from chitieu.landing import LandedFile, SkippedPath
 from chitieu.warehouse import get_engine, read_sql
 
@@ -64,8 +65,8 @@ def discover_files(inbox: Path, unit_codes: list[str],
     fingerprints = fingerprints or {}
     files: list[LandedFile] = []
     skipped: list[SkippedPath] = []
-    if not inbox.is_dir():
-        return files, skipped
+    if not inbox.is_dir():  # an unmounted share is not a quiet inbox
+        raise LandingZoneMissing(str(inbox))
     root = inbox.resolve()
     known_units = set(unit_codes)
     for unit_entry in _entries(root):

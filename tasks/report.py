@@ -42,7 +42,9 @@ def _rows(conn: sa.Connection, sql: str, **params) -> list[dict]:
 
 @task(name="fetch_report_data", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def fetch_report_data(settings: Settings, as_of: dt.date | None = None) -> ReportData:
-    """Everything the report shows, from the mart views (milestones from the catalog)."""
+    """Everything the report shows, from the mart views (milestones, units of measure in Vietnamese and the
+    source documents from the catalog)."""
+    catalog = read_catalog(settings.catalog_dir)
     with get_engine(settings).connect() as conn:
         reporting = _rows(conn, _REPORTING)
         as_of_month = max((r["period"] for r in reporting), default=None)
@@ -55,12 +57,14 @@ def fetch_report_data(settings: Settings, as_of: dt.date | None = None) -> Repor
             targets=_rows(conn, _TARGETS),
             rates=_rows(conn, _RATES, metrics=list(RATE_METRICS), year=year),
             projects=_rows(conn, _PROJECTS),
-            milestones=read_catalog(settings.catalog_dir).milestones,
+            milestones=catalog.milestones,
             reporting=reporting,
             failures=_rows(conn, _FAILURES, n=FAILURES_SHOWN),
             failure_count=conn.scalar(sa.text(_FAILURE_COUNT)) or 0,
             submissions=dict(conn.execute(sa.text(_STATUSES)).all()),
             corrections=_rows(conn, _CORRECTIONS, n=_CORRECTIONS_SHOWN),
+            indicators={i["indicator_code"]: i for i in catalog.indicators},
+            documents={d["source_doc"]: d for d in catalog.documents},
         )
     return data
 

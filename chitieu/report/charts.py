@@ -19,7 +19,7 @@ __all__ = ["attainment_chart", "disbursement_chart", "rate_heatmap", "rate_trend
 GREEN, AMBER, RED, GREY, INK = "#2e7d32", "#ef8f00", "#c62828", "#9e9e9e", "#263238"
 CELL = {"met": "#c8e6c9", "close": "#ffe0b2", "below": "#ffcdd2", "none": "#f4f4f4"}
 _BANDS = list(CELL)
-STATUS_COLORS = {"met": GREEN, "not_met": RED, "no_data": GREY}
+STATUS_COLORS = {"met": GREEN, "not_met": RED, "not_due": AMBER, "no_data": GREY}
 PROJECT_COLORS = {"on_track": GREEN, "behind": RED, "not_due": GREY}
 GROUP_TITLES = {"completed": "Hoàn thành / completed", "transitional": "Chuyển tiếp / transitional",
                 "new": "Khởi công mới / new", "preparation": "Chuẩn bị đầu tư / preparation"}
@@ -55,14 +55,15 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def attainment_chart(rows: list[tuple[str, dict[str, int]]]) -> str:
-    """Horizontal stacked bars: per unit, how many targets are met, not met, without data."""
+    """Horizontal stacked bars: per unit, how many targets are met, missed, not met before their deadline, without
+    data."""
     with matplotlib.rc_context(_RC):
         fig = _figure(6.4, 0.42 * len(rows) + 0.9)
         ax = fig.add_subplot()
         labels = [name for name, _ in rows][::-1]
         left = [0] * len(rows)
-        for status, title in (("met", "đạt / met"), ("not_met", "chưa đạt / not met"),
-                              ("no_data", "chưa có số liệu / no data")):
+        for status, title in (("met", "đạt / met"), ("not_met", "không đạt / missed"),
+                              ("not_due", "chưa đến hạn / not yet due"), ("no_data", "chưa có số liệu / no data")):
             counts = [c.get(status, 0) for _, c in rows][::-1]
             bars = ax.barh(labels, counts, left=left, color=STATUS_COLORS[status], label=title, height=0.62)
             for bar, count in zip(bars, counts, strict=True):
@@ -72,7 +73,7 @@ def attainment_chart(rows: list[tuple[str, dict[str, int]]]) -> str:
             left = [a + b for a, b in zip(left, counts, strict=True)]
         ax.set_xlabel("số chỉ tiêu / targets")
         ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.legend(loc="lower center", bbox_to_anchor=(0.45, 1.0), ncol=3, frameon=False, fontsize=8)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.45, 1.0), ncol=2, frameon=False, fontsize=8)
         ax.tick_params(axis="y", length=0)
         return _svg(fig, "attainment", "Targets met, not met and without data, by unit")
 

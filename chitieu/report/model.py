@@ -27,6 +27,8 @@ class ReportData:
     failure_count: int = 0                     # all failed checks in the warehouse
     submissions: dict[str, int] = field(default_factory=dict)   # status -> count
     corrections: list[dict] = field(default_factory=list)       # mart.submission_log rows with version >= 2
+    indicators: dict[str, dict] = field(default_factory=dict)   # catalog indicators by code (Vietnamese units)
+    documents: dict[str, dict] = field(default_factory=dict)    # catalog source documents by file (citations)
 
     @property
     def year(self) -> int:
@@ -40,6 +42,13 @@ class ReportData:
     def province(self) -> str:
         """The province's unit code: the unit of level `province` (the roll-up in every mart view)."""
         return next((c for c, u in self.units.items() if u.get("level") == "province"), "")
+
+    def unit_of_measure(self, target: dict) -> str | None:
+        """A target's unit of measure in Vietnamese (indicators.csv unit_of_measure_vi), else as the target has it."""
+        indicator = self.indicators.get(target.get("metric_code")) or {}
+        if indicator.get("unit_of_measure_vi") and indicator.get("unit_of_measure") == target.get("unit_of_measure"):
+            return indicator["unit_of_measure_vi"]
+        return target.get("unit_of_measure")
 
     def unit_name(self, code: str) -> str:
         """Vietnamese name of a unit (its code when unknown)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from chitieu.report import charts
 from chitieu.report.fmt import COMPARATORS, VN_TZ, day_label, esc, num, period_label, quantity
@@ -12,7 +11,8 @@ from chitieu.report.style import CSS
 
 __all__ = ["render_page"]
 
-STATUS_TEXT = {"met": ("Đạt", "met"), "not_met": ("Chưa đạt", "not met"), "no_data": ("Chưa có số liệu", "no data")}
+STATUS_TEXT = {"met": ("Đạt", "met"), "not_met": ("Không đạt", "missed: deadline passed"),
+               "not_due": ("Chưa đến hạn", "not yet due"), "no_data": ("Chưa có số liệu", "no data")}
 FEED_TEXT = {"dossier": "Hồ sơ TTHC", "disbursement": "Giải ngân", "admin_ops": "Văn bản, hội nghị",
              "tasks": "Nhiệm vụ", "indicator": "Chỉ tiêu"}
 SUBMISSION_TEXT = {"loaded": "loaded", "loaded_with_warnings": "loaded with warnings", "rejected": "rejected",
@@ -55,13 +55,14 @@ def _header(data: ReportData) -> str:
 
 
 def _cards(data: ReportData) -> str:
-    counts = {s: sum(1 for t in data.targets if t["status"] == s) for s in STATUS_TEXT}
+    counts = {s: sum(1 for t in data.targets if judge(data, t) == s) for s in STATUS_TEXT}
     due = [r for r in data.reporting if _is_due(data, r)]
     on_time = sum(1 for r in due if r["on_time"])
     received = sum(1 for r in due if r["received"])
     cards = [
         ("met", counts["met"], "chỉ tiêu đạt", "targets met"),
-        ("not_met", counts["not_met"], "chỉ tiêu chưa đạt", "targets not met"),
+        ("not_met", counts["not_met"], "chỉ tiêu không đạt (đã quá hạn)", "targets missed: deadline passed"),
+        ("not_due", counts["not_due"], "chỉ tiêu chưa đạt, chưa đến hạn", "not met yet, deadline ahead"),
         ("no_data", counts["no_data"], "chưa có số liệu", "targets without data"),
         ("info", f"{num(100 * received / len(due), 0) if due else '—'}%", "báo cáo đã nhận",
          f"monthly reports received ({received}/{len(due)})"),
@@ -84,10 +85,72 @@ def _nav() -> str:
 # --- target attainment ----------------------------------------------------------------------------------
 
 
-def _source_label(doc: str | None) -> str:
-    """Short name of a source document: the seed number of '001_….txt', else the file name."""
-    match = re.match(r"^(\d{3})_", doc or "")
-    return match.group(1) if match else (doc or "—")
+def _months_into_year(period: str | None) -> int | None:
+    """Months of the year a period closes: 2026-10 -> 10, 2026-Q3 -> 9, 2026 -> 12."""
+    if not period:
+        return None
+    _, _, part = period.partition("-")
+    if not part:
+        return 12
+    if part[:1] in "Qq" and part[1:].isdigit():
+        return 3 * int(part[1:])
+    return int(part) if part.isdigit() else None
+
+
+def _deadline_passed(data: ReportData, t: dict) -> bool:
+    """Whether the target's deadline month (else the end of its year) is over at the report's as-of date."""
+    deadline = t.get("deadline") or f"{t['year']}-12"
+    due = (int(deadline[:4]), int(deadline[5:7]))
+    if data.as_of:
+        return (data.as_of.year, data.as_of.month) > due
+    if data.as_of_month:
+        return (int(data.as_of_month[:4]), int(data.as_of_month[5:7])) > due
+    return True
+
+
+def judge(data: ReportData, t: dict) -> str:
+    """met, no_data, not_met (its deadline has passed: missed) or not_due (not met yet, deadline still ahead)."""
+    if t["status"] == "not_met" and not _deadline_passed(data, t):
+        return "not_due"
+    return t["status"]
+
+
+def _pace(data: ReportData, t: dict) -> str:
+    """For a target not yet due: where it stands against a linear pace to its deadline (sums), or how far the
+    current level is from the goal (rates and levels)."""
+    unit = data.unit_of_measure(t)
+    deadline = t.get("deadline") or f"{t['year']}-12"
+    indicator = data.indicators.get(t["metric_code"]) or {}
+    elapsed, total = _months_into_year(t.get("as_of_period")), _months_into_year(deadline)
+    if (indicator.get("aggregation") == "sum" and t["comparator"] in (">", ">=") and elapsed and total
+            and t["actual_value"] is not None):
+        pace = float(t["target_value"]) * min(elapsed, total) / total
+        verdict = "đúng tiến độ" if float(t["actual_value"]) >= pace else "chậm so với tiến độ"
+        return (f"Hạn {period_label(deadline)}. Tiến độ đều đến {period_label(t['as_of_period'])}: cần "
+                f"{quantity(pace, unit)}, đã thực hiện {quantity(t['actual_value'], unit)}: {verdict}.")
+    return f"Hạn {period_label(deadline)}; mức hiện tại chưa đạt mục tiêu."
+
+
+def _citation(data: ReportData, source_doc: str | None) -> str:
+    """A source document as printed: type, number, date, issuer and title (documents.csv), else its file name."""
+    doc = data.documents.get(source_doc or "")
+    if not doc:
+        return esc(source_doc or "—")
+    number = f" số {doc['number']}" if doc.get("number") else " (không ghi số)"
+    issued = f" ngày {doc['issued']}" if doc.get("issued") else ""
+    issuer = f" của {doc['issuer']}" if doc.get("issuer") else ""
+    note = f" ({doc['note']})" if doc.get("note") else ""
+    return esc(f"{doc['doc_type']}{number}{issued}{issuer}: {doc['title']}{note}")
+
+
+def _source_label(data: ReportData, source_doc: str | None) -> str:
+    """Short citation of a source document in the table: its number (type and issuer when it has none)."""
+    doc = data.documents.get(source_doc or "")
+    if not doc:
+        return source_doc or "—"
+    if doc.get("number"):
+        return f"{doc['doc_type']} {doc['number']}"
+    return f"{doc['doc_type']} {doc.get('issuer') or ''}".strip()
 
 
 def _shortfalls(data: ReportData, limit: int = 7) -> str:
@@ -102,38 +165,42 @@ def _shortfalls(data: ReportData, limit: int = 7) -> str:
     items = "".join(
         f'<li><a href="#target-{esc(t["target_code"])}"><code>{esc(t["target_code"])}</code></a> '
         f'{esc(data.unit_name(t["unit_code"]))}<div class="en">{esc(t["description_en"])}: '
-        f'<b>{quantity(t["actual_value"], t["unit_of_measure"])}</b> vs '
-        f'{COMPARATORS.get(t["comparator"], esc(t["comparator"]))} {quantity(t["target_value"], t["unit_of_measure"])}'
+        f'<b>{quantity(t["actual_value"], data.unit_of_measure(t))}</b> vs '
+        f'{COMPARATORS.get(t["comparator"], esc(t["comparator"]))} '
+        f'{quantity(t["target_value"], data.unit_of_measure(t))}'
         "</div></li>" for t in missed)
     return f'<h3>Furthest from the goal <span class="vi">Chưa đạt, cách xa mục tiêu nhất</span></h3><ol>{items}</ol>'
 
 
-def _target_row(t: dict) -> str:
+def _target_row(data: ReportData, t: dict) -> str:
     comparator = COMPARATORS.get(t["comparator"], esc(t["comparator"]))
-    goal = f"{comparator} {quantity(t['target_value'], t['unit_of_measure'])}"
-    actual = quantity(t["actual_value"], t["unit_of_measure"])
+    unit = data.unit_of_measure(t)
+    goal = f"{comparator} {quantity(t['target_value'], unit)}"
+    actual = quantity(t["actual_value"], unit)
     as_of = f'<div class="en">{period_label(t["as_of_period"])}</div>' if t["as_of_period"] else ""
+    judged = judge(data, t)
+    pace = f'<div class="pace">{esc(_pace(data, t))}</div>' if judged == "not_due" else ""
     if t.get("decision_ref"):  # an adjusted target: the decision and the date it took effect
         goal += (f'<div class="en decision">điều chỉnh theo {esc(t["decision_ref"])}, '
                  f'từ {t["effective_from"]:%d/%m/%Y}</div>')
-    return (f'<tr id="target-{esc(t["target_code"])}" data-status="{esc(t["status"])}">'
+    return (f'<tr id="target-{esc(t["target_code"])}" data-status="{esc(t["status"])}" data-judged="{esc(judged)}">'
             f'<td class="code">{esc(t["target_code"])}</td>'
             f'<td>{esc(t["description_vi"])}<div class="en">{esc(t["description_en"])}</div></td>'
             f'<td class="num">{goal}</td><td class="num">{actual}{as_of}</td>'
-            f"<td>{_badge(t['status'])}</td><td>{period_label(t['deadline'])}</td>"
-            f'<td class="src"><code title="{esc(t["source_doc"])}">{esc(_source_label(t["source_doc"]))}</code> '
-            f'{esc(t["source_clause"])}</td></tr>')
+            f"<td>{_badge(judged)}{pace}</td><td>{period_label(t['deadline'])}</td>"
+            f'<td class="src"><span title="{_citation(data, t["source_doc"])}">'
+            f'{esc(_source_label(data, t["source_doc"]))}</span> {esc(t["source_clause"])}</td></tr>')
 
 
 def _targets(data: ReportData) -> str:
     units = _unit_order(data, {t["unit_code"] for t in data.targets})
-    summary = [(data.unit_name(u), {s: sum(1 for t in data.targets if t["unit_code"] == u and t["status"] == s)
+    summary = [(data.unit_name(u), {s: sum(1 for t in data.targets if t["unit_code"] == u and judge(data, t) == s)
                                     for s in STATUS_TEXT}) for u in units]
     rows = []
     for unit in units:
         rows.append(f'<tr class="group"><th colspan="7">{esc(data.unit_name(unit))} '
                     f'<span class="code">{esc(unit)}</span></th></tr>')
-        rows += [_target_row(t) for t in sorted((t for t in data.targets if t["unit_code"] == unit),
+        rows += [_target_row(data, t) for t in sorted((t for t in data.targets if t["unit_code"] == unit),
                                                 key=lambda t: t["target_code"])]
     table = ('<table class="targets"><colgroup><col style="width:15%"><col style="width:33%">'
              '<col style="width:10%"><col style="width:12%"><col style="width:13%"><col style="width:7%">'
@@ -142,9 +209,8 @@ def _targets(data: ReportData) -> str:
              "<th>Trạng thái / status</th><th>Hạn / deadline</th><th>Nguồn / source</th></tr></thead>"
              f"<tbody>{''.join(rows)}</tbody></table>")
     docs = sorted({t["source_doc"] for t in data.targets if t["source_doc"]})
-    sources = ('<p class="note">Sources / văn bản nguồn: ' + "; ".join(
-        f"<code>{esc(_source_label(d))}</code> = {esc(d)}" for d in docs) + " (the seed documents), then the clause."
-        "</p>") if docs else ""
+    sources = ('<div class="note">Văn bản nguồn / source documents (then the clause):<ul>' + "".join(
+        f"<li>{_citation(data, d)}</li>" for d in docs) + "</ul></div>") if docs else ""
     note = ('<p class="note">Each target is judged on the latest year-to-date value of its metric or indicator '
             "(rates are ratios of sums over the months reported). Numbers use Vietnamese notation: "
             "1.795 = 1795; 23,49 = 23.49.</p>")

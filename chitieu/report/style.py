@@ -32,6 +32,7 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 8px; p
 .card.met { border-left-color: var(--met); } .card.met .big { color: var(--met); }
 .card.not_met { border-left-color: var(--not); } .card.not_met .big { color: var(--not); }
 .card.no_data { border-left-color: var(--none); } .card.no_data .big { color: var(--none); }
+.card.not_due { border-left-color: var(--warn); } .card.not_due .big { color: var(--warn); }
 .card.warn { border-left-color: var(--warn); } .card.warn .big { color: var(--warn); }
 .overview { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 24px; align-items: start; }
 .overview ol { margin: 4px 0 0; padding-left: 22px; } .overview li { margin-bottom: 6px; }
@@ -54,7 +55,8 @@ td.sample { font: 11.5px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, mono
 .badge { display: inline-block; white-space: nowrap; border-radius: 12px; padding: 1px 9px; font-size: 12px;
          font-weight: 600; color: #fff; }
 .badge.met { background: var(--met); } .badge.not_met { background: var(--not); }
-.badge.no_data { background: var(--none); }
+.badge.no_data { background: var(--none); } .badge.not_due { background: var(--warn); }
+.pace { font-size: 12px; color: var(--muted); margin-top: 2px; }
 .sev { font-size: 12px; font-weight: 600; } .sev.error { color: var(--not); } .sev.warning { color: var(--warn); }
 .pill { display: inline-block; border-radius: 10px; padding: 0 8px; background: #eef2f4; font-size: 12.5px; }
 .pill.rejected { background: #ffcdd2; } .pill.loaded_with_warnings { background: #ffe0b2; }

@@ -2,9 +2,16 @@
 -- (the 5th of the following month, as in mart.reporting_rate) is before :as_of with no accepted submission
 -- covering it. Months run from January of the year of the month before :as_of.
 with expected as (
-    select u.unit_code, u.name_vi, u.contact_email, f.feed
+    select u.unit_code, u.name_vi, u.contact_email, help.help_name, help.help_email, f.feed
     from core.unit u
     cross join lateral unnest(u.monthly_feeds) as f(feed)
+    left join lateral (  -- whom to ask for help: the province unit of the catalog
+        select h.name_vi as help_name, h.contact_email as help_email
+        from core.unit h
+        where h.level = 'province'
+        order by h.unit_code
+        limit 1
+    ) help on true
     where u.is_active
 ),
 months as (
@@ -20,7 +27,7 @@ received as (
     where s.status in ('loaded', 'loaded_with_warnings')
 ),
 final as (
-    select e.unit_code, e.name_vi, e.contact_email, e.feed, m.period, m.due_date
+    select e.unit_code, e.name_vi, e.contact_email, e.help_name, e.help_email, e.feed, m.period, m.due_date
     from expected e
     cross join months m
     left join received r on r.unit_code = e.unit_code and r.feed = e.feed and r.period = m.period

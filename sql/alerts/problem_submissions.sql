@@ -7,9 +7,16 @@ with submissions as (
       and s.status in ('rejected', 'loaded_with_warnings')
 ),
 final as (
-    select s.*, u.name_vi, u.contact_email
+    select s.*, u.name_vi, u.contact_email, help.help_name, help.help_email
     from submissions s
     join core.unit u using (unit_code)
+    left join lateral (  -- whom to ask for help: the province unit of the catalog
+        select h.name_vi as help_name, h.contact_email as help_email
+        from core.unit h
+        where h.level = 'province'
+        order by h.unit_code
+        limit 1
+    ) help on true
 )
 select * from final
 order by submission_id

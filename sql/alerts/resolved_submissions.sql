@@ -23,9 +23,16 @@ pairs as (
       and (o.periods && p.periods or cardinality(o.periods) = 0)
 ),
 final as (
-    select distinct on (pairs.alerted_id) pairs.*, u.name_vi, u.contact_email
+    select distinct on (pairs.alerted_id) pairs.*, u.name_vi, u.contact_email, help.help_name, help.help_email
     from pairs
     join core.unit u using (unit_code)
+    left join lateral (  -- whom to ask for help: the province unit of the catalog
+        select h.name_vi as help_name, h.contact_email as help_email
+        from core.unit h
+        where h.level = 'province'
+        order by h.unit_code
+        limit 1
+    ) help on true
     order by pairs.alerted_id, pairs.received_at, pairs.submission_id
 )
 select * from final

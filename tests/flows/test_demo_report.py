@@ -117,6 +117,60 @@ def test_report_escapes_unit_supplied_text():
     _assert_safe_markup(html)
 
 
+def _target(code: str, metric: str, value: float, goal: float, unit: str, period: str, deadline: str,
+            status: str, source: str) -> dict:
+    return {"target_code": code, "metric_code": metric, "unit_code": "XA_CHILANG", "year": 2026, "comparator": ">=",
+            "target_value": goal, "actual_value": value, "as_of_period": period, "status": status,
+            "unit_of_measure": unit, "deadline": deadline, "description_vi": code, "description_en": code,
+            "source_doc": source, "source_clause": "II.1"}
+
+
+def test_report_cites_documents_speaks_vietnamese_units_and_tells_not_yet_due_from_missed():
+    """A year-end target read in November is not yet due (with its pace), one whose deadline passed is missed;
+    sources are cited by number, date and title as printed; units of measure are Vietnamese."""
+    catalog = read_catalog(CATALOG)
+    office, commune = "001_7ce8ab130da5e33f.txt", "003_3629f85e7110177f.txt"
+    data = ReportData(
+        generated_at=dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC), as_of=dt.date(2026, 11, 20),
+        as_of_month="2026-10",
+        units={"XA_CHILANG": {"unit_code": "XA_CHILANG", "name_vi": "Xã Chi Lăng", "name_en": "Chi Lang",
+                              "level": "commune"}},
+        targets=[_target("ARRIVALS", "tourist_arrivals", 45_000, 60_000, "arrivals", "2026-10", "2026-12", "not_met",
+                         commune),
+                 _target("WEBSITES", "commune_websites_live", 40, 55, "sites", "2026-10", "2026-08", "not_met",
+                         office)],
+        rates=[], milestones=[], projects=[], reporting=[], failures=[],
+        indicators={i["indicator_code"]: i for i in catalog.indicators},
+        documents={d["source_doc"]: d for d in catalog.documents})
+    html = render_page(data)
+
+    rows = dict(re.findall(r'<tr id="target-(\w+)"[^>]*>(.*?)</tr>', html, re.S))
+    assert 'data-status="not_met" data-judged="not_due"' in html and "Chưa đến hạn" in rows["ARRIVALS"]
+    assert "Không đạt" not in rows["ARRIVALS"]
+    assert "Tiến độ đều đến 10/2026: cần 50.000 lượt khách, đã thực hiện 45.000 lượt khách" in rows["ARRIVALS"]
+    assert "chậm so với tiến độ" in rows["ARRIVALS"]
+    assert 'data-judged="not_met"' in html and "Không đạt" in rows["WEBSITES"] and "40 trang" in rows["WEBSITES"]
+    assert "arrivals" not in rows["ARRIVALS"].replace("ARRIVALS", "") and "sites" not in rows["WEBSITES"]
+
+    assert office not in html and commune not in html and "001 =" not in html
+    assert "Kế hoạch số …/KH-VP ngày …/02/2026 của Văn phòng UBND tỉnh Lạng Sơn: Thực hiện nhiệm vụ trọng tâm của " \
+           "Văn phòng UBND tỉnh năm 2026" in html
+    assert "Quyết định (không ghi số) của UBND xã Chi Lăng: Ban hành nhiệm vụ, giải pháp chủ yếu" in html
+
+
+def test_every_cited_source_document_is_in_documents_csv(tmp_path):
+    import shutil
+
+    from chitieu.errors import CatalogError
+
+    shutil.copytree(CATALOG, tmp_path / "catalog")
+    documents = tmp_path / "catalog" / "documents.csv"
+    lines = documents.read_text(encoding="utf-8").splitlines(keepends=True)
+    documents.write_text("".join(line for line in lines if not line.startswith("004_")), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"documents.csv, column source_doc: '004_f086a341d523f0d6.txt', cited by"):
+        read_catalog(tmp_path / "catalog")
+
+
 # --- the demo on a real warehouse ------------------------------------------------------------------------
 
 

@@ -63,9 +63,10 @@ def test_one_reminder_per_missing_unit_feed_and_month_after_the_due_date(env, en
     [mail] = [m for m in mails if m["To"] == "sonoivu@langson.gov.vn"]
     body = mail.get_body(("plain",)).get_content()
     assert str(mail["Subject"]) == ("[Chỉ tiêu năm 2026 — Tỉnh Lạng Sơn] Nhắc gửi báo cáo Hồ sơ thủ tục hành chính "
-                                    "kỳ 2026-01 (hạn 05/02/2026)")
+                                    "tháng 01/2026 (hạn 05/02/2026)")
     assert "Đến ngày 06/02/2026, hệ thống chưa nhận được báo cáo «Hồ sơ thủ tục hành chính» kỳ tháng 01/2026" in body
-    assert "vào thư mục SO_NOIVU/dossier/" in body
+    assert "vào thư mục SO_NOIVU/dossier/" in body and "2026-01" not in body
+    assert "Nếu cần hỗ trợ, đề nghị liên hệ: Tỉnh Lạng Sơn, thư điện tử ubnd@langson.gov.vn." in body
 
     again = reminders(as_of=dt.date(2026, 2, 7))          # the next day: nothing repeated
     assert again["already"] == EXPECTED_PAIRS - 1 and "sent" not in again

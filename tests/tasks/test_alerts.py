@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from chitieu import alerting
 from chitieu.config import load_settings
-from chitieu.messages_vi import Message, describe_check, format_value, problem_message
+from chitieu.messages_vi import Message, describe_check, format_value, period_vi, problem_message
 from flows.ingest import ingest
 from tasks.alerts import send_alerts
 from tests.feeds import DOSSIER, write_csv
@@ -54,13 +54,17 @@ def test_rejected_file_mails_the_unit_in_vietnamese(env, engine, smtp):
     assert mail["To"] == EMAIL and mail["X-Envelope-To"] == EMAIL
     assert mail.get_content_charset() == "utf-8"
     subject, body = str(mail["Subject"]), smtp.bodies()[0]
-    assert "Tệp số liệu bị từ chối" in subject and "hoso_2026.csv" in subject and "2026-10" in subject
+    assert "Tệp số liệu bị từ chối" in subject and "hoso_2026.csv" in subject and "tháng 10/2026" in subject
     assert "TTPVHCC/dossier/hoso_2026.csv" in body
-    assert "Kỳ báo cáo: 2026-09, 2026-10" in body
+    assert "Kỳ báo cáo: tháng 09/2026, tháng 10/2026" in body
     assert "«Số hồ sơ trực tuyến» lớn hơn «Tổng số hồ sơ tiếp nhận»" in body
     assert "Dòng 3: Số hồ sơ trực tuyến = 1.200; Tổng số hồ sơ tiếp nhận = 1.000" in body
     assert "gửi lại tệp đã sửa vào đúng thư mục TTPVHCC/dossier/" in body
-    assert "mart.data_quality" in body
+    # no internal names a civil servant cannot use; the submission's number says what it is for; whom to ask
+    assert "mart." not in body and "data_quality" not in body and "mã lần gửi" not in body.lower()
+    number = summary.outcomes[0].submission_id
+    assert f"Số hiệu lần gửi: {number} (ghi số này khi liên hệ hỗ trợ về tệp)" in body
+    assert "Nếu cần hỗ trợ, đề nghị liên hệ: Tỉnh Lạng Sơn, thư điện tử ubnd@langson.gov.vn." in body
     [alert] = _alerts(engine)
     assert (alert["kind"], alert["channel"], alert["recipient"], alert["status"], alert["attempts"]) == (
         "rejected", "smtp", EMAIL, "sent", 1)
@@ -265,3 +269,16 @@ def test_long_check_lists_are_cut_with_a_pointer_to_the_warehouse():
     assert "Kỳ báo cáo: không xác định" in message.body
     assert "20. [Lỗi]" in message.body and "21. [Lỗi]" not in message.body
     assert "… và 10 kiểm tra khác không đạt." in message.body
+
+
+@pytest.mark.parametrize("period, written", [
+    ("2026-11", "tháng 11/2026"), ("2026-01", "tháng 01/2026"), ("2026-Q3", "quý 3/2026"), ("2026", "năm 2026"),
+])
+def test_periods_are_written_as_a_vietnamese_reader_does(period, written):
+    assert period_vi(period) == written
+    sub = {"submission_id": 7, "unit_code": UNIT, "name_vi": "Trung tâm", "feed": "indicator", "status": "rejected",
+           "file_name": "TTPVHCC/indicator/a.csv", "periods": [period], "received_at": None, "rows_total": 1,
+           "rows_failed": 1, "help_name": "Văn phòng", "help_email": "hotro@example.vn"}
+    message = problem_message(sub, [])
+    assert written in message.subject and f"Kỳ báo cáo: {written}" in message.body
+    assert "Nếu cần hỗ trợ, đề nghị liên hệ: Văn phòng, thư điện tử hotro@example.vn." in message.body

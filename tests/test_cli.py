@@ -1,0 +1,158 @@
+"""The `chitieu` command as its user meets it (a real subprocess): failures of the pass itself are one line on
+stderr and a non-zero exit; a failing command leaves no database server running that it started."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import CATALOG, REPO, admin_engine
+
+CHITIEU = Path(sys.executable).parent / "chitieu"  # the console script of the environment running the tests
+
+
+def _env(home: Path, **settings: str) -> dict[str, str]:
+    """The user's environment: no CHITIEU_* but `settings`, the session's Prefect server, this checkout first."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHITIEU_")}
+    env.update({"CHITIEU_HOME": str(home), "CHITIEU_CATALOG": str(CATALOG), "PREFECT_API_URL": PREFECT_API_URL.value(),
+                "PYTHONPATH": str(REPO)})
+    env.update(settings)
+    return env
+
+
+def _chitieu(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CHITIEU), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def _one_line_failure(done: subprocess.CompletedProcess) -> str:
+    """The reason of a failed command: non-zero exit, exactly one line on stderr, no traceback, no box."""
+    assert done.returncode != 0, done.stdout[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("chitieu: "), done.stderr[-3000:]
+    assert "Traceback" not in done.stdout and "╭" not in done.stderr, done.stderr[-3000:]
+    return lines[0]
+
+
+def _pg_ctl(pgdata: Path, mode: str) -> None:
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None  # pgserver never runs PostgreSQL as root
+    pg_ctl(["-w", "-m", mode, "stop"], pgdata=pgdata, user=user)
+
+
+def _postgres_running(pgdata: Path) -> bool:
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info is not None and info.is_running()
+
+
+# --- the landing zone --------------------------------------------------------------------------------------
+
+
+def test_missing_landing_zone_fails_the_pass_naming_the_folder(warehouse_url, tmp_path):
+    """CHITIEU_INBOX pointing nowhere (an unmounted share) is no quiet pass: exit 1, one line naming the folder."""
+    missing = tmp_path / "share" / "inbox"
+    env = _env(tmp_path / "home", CHITIEU_INBOX=str(missing),
+               CHITIEU_WAREHOUSE_URL=warehouse_url.render_as_string(hide_password=False))
+    line = _one_line_failure(_chitieu(["run", "--as-of", "2026-11-20"], env, tmp_path))
+    assert str(missing) in line and "landing zone" in line, line
+
+
+def test_ingest_flow_with_a_missing_inbox_parameter_is_failed(env, engine, tmp_path):
+    """A deployment parameter pointing to an unmounted share: the flow run is Failed, and no run is recorded."""
+    from flows.ingest import ingest
+
+    missing = tmp_path / "unmounted"
+    state = ingest(inbox=str(missing), return_state=True)
+    assert state.is_failed(), state
+    assert str(missing) in state.message, state.message
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("select count(*) from audit.run")) == 0
+
+
+# --- a warehouse that is not there, not initialised, or not PostgreSQL ---------------------------------------
+
+
+def test_uninitialised_home_says_run_init_and_starts_no_server(tmp_path):
+    """A worker started without the CHITIEU_* environment of `chitieu init`: one line saying what to do, and no new
+    embedded PostgreSQL created or left running."""
+    home, inbox = tmp_path / "home", tmp_path / "inbox"
+    inbox.mkdir()
+    line = _one_line_failure(_chitieu(["run"], _env(home, CHITIEU_INBOX=str(inbox)), tmp_path))
+    assert "run `chitieu init`" in line and str(home) in line, line
+    assert not (home / "pgdata").exists()
+
+
+def test_uninitialised_database_says_run_init(server_url, template_url, tmp_path):
+    """An empty database named by CHITIEU_WAREHOUSE_URL, not `relation "audit.run" does not exist`."""
+    admin = admin_engine(server_url)
+    name = f"empty_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"create database {name} owner chitieu"))
+    try:
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        url = server_url.set(database=name, username="chitieu").render_as_string(hide_password=False)
+        line = _one_line_failure(_chitieu(["run"], _env(tmp_path / "home", CHITIEU_INBOX=str(inbox),
+                                                        CHITIEU_WAREHOUSE_URL=url), tmp_path))
+        assert "run `chitieu init`" in line and "audit.run" not in line, line
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"drop database if exists {name} with (force)"))
+        admin.dispose()
+
+
+def test_failing_command_stops_the_embedded_server_it_started(tmp_path):
+    """The embedded PostgreSQL is started on demand and reused; a command that started it and then failed stops it."""
+    home, inbox = tmp_path / "home", tmp_path / "inbox"
+    inbox.mkdir()
+    env = _env(home, CHITIEU_INBOX=str(inbox))
+    init = _chitieu(["init"], env, tmp_path, timeout=600)
+    assert init.returncode == 0, init.stderr[-3000:]
+    pgdata = home / "pgdata"
+    try:
+        assert _postgres_running(pgdata)  # left running for the next command
+        _pg_ctl(pgdata, "fast")
+        failed = _chitieu(["run"], {**env, "CHITIEU_INBOX": str(tmp_path / "not-mounted")}, tmp_path)
+        _one_line_failure(failed)
+        assert not _postgres_running(pgdata), "the failed command left the server it started running"
+    finally:
+        if _postgres_running(pgdata):
+            _pg_ctl(pgdata, "immediate")
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("mysql://user:secret@localhost/chitieu", "needs PostgreSQL"),
+    ("not a url", "not a database URL"),
+])
+def test_unsupported_warehouse_url_is_one_plain_sentence(tmp_path, url, fragment):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    line = _one_line_failure(_chitieu(["run"], _env(tmp_path / "home", CHITIEU_INBOX=str(inbox),
+                                                    CHITIEU_WAREHOUSE_URL=url), tmp_path))
+    assert fragment in line and "unexpected" not in line and "secret" not in line, line
+
+
+# --- arguments -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "--as-of", "20/11/2026"], "--as-of"),
+    (["run", "--bogus"], "--bogus"),
+    (["rerun", "--feed", "dossier"], "--unit"),
+    (["frobnicate"], "frobnicate"),
+])
+def test_argument_errors_are_one_line_not_a_box(tmp_path, args, fragment):
+    done = _chitieu(args, _env(tmp_path / "home"), tmp_path)
+    line = _one_line_failure(done)
+    assert done.returncode == 2 and fragment in line and "--help" in line, line
