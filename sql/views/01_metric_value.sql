@@ -11,7 +11,11 @@ metric_value as (
     join core.metric_definition d using (metric_code)
     where not d.is_stock or mv.period = (select as_of_period from state)
 )
-select * from metric_value;
+select mv.*, coalesce(a.is_approved, false) as is_approved
+from metric_value mv
+left join mart.metric_approval a using (metric_code, unit_code, period, scope);
+comment on column mart.metric_value.is_approved is
+  'true when the value rests on approved periods only (mart.metric_approval says how; the province: every unit)';
 comment on view mart.metric_value is
   'One row per derived metric, unit (LANGSON = province roll-up), month (YYYY-MM) and scope: month, or ytd (year to date). Value = 100 x numerator / denominator (document_reduction_rate: 100 x (1 - numerator / denominator)); ratios of sums, NULL when the denominator is 0. Stocks (task_on_time_rate, disbursement_rate) carry scope ytd and the as-of month as period. Built from current data only.';
 

@@ -1,0 +1,218 @@
+"""Approval of a unit's period: the lock, its alert, reopening, history, and concurrency (real PostgreSQL, Prefect
+runs and SMTP)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from chitieu import approval
+from chitieu.errors import ChitieuError
+from flows.ingest import ingest
+from tests.feeds import DOSSIER, write_csv
+from tests.mailsink import SmtpSink
+
+AS_OF = dt.date(2026, 11, 20)
+UNIT = "TTPVHCC"
+SEPT = [[UNIT, "2026-09", "1.000", "900", "800", "790"]]
+SEPT_FIXED = [[UNIT, "2026-09", "1.010", "905", "800", "795"]]
+OCT = [[UNIT, "2026-10", "1.100", "1.000", "900", "880"]]
+NOV = [[UNIT, "2026-11", "1.050", "990", "900", "870"]]
+
+
+@pytest.fixture
+def smtp(env, monkeypatch):
+    with SmtpSink() as sink:
+        monkeypatch.setenv("CHITIEU_SMTP_URL", sink.url)
+        yield sink
+
+
+def _write(env, name: str, rows: list[list], landed_at: dt.datetime | None = None):
+    return write_csv(env["inbox"], UNIT, "dossier", name, DOSSIER, rows, vietnamese=True, landed_at=landed_at)
+
+
+def _status(engine, name: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "select status, version, is_current from mart.submission_log where file_name like :f"
+            " order by submission_id"), {"f": f"%/{name}"}).all()]
+
+
+def _approve(engine, period: str, by: str = "reviewer@tinh", feed: str = "dossier") -> approval.Lock:
+    with engine.begin() as conn:
+        return approval.approve(conn, UNIT, feed, period, by)
+
+
+def _reopen(engine, period: str, reason: str = "đơn vị báo sai số hồ sơ", feed: str = "dossier") -> int:
+    with engine.begin() as conn:
+        return approval.reopen(conn, UNIT, feed, period, "reviewer@tinh", reason)
+
+
+def _online_rate(engine, unit: str, period: str) -> tuple:
+    with engine.connect() as conn:
+        return tuple(conn.execute(sa.text(
+            "select numerator, is_approved from mart.metric_value where metric_code = 'online_dossier_rate'"
+            " and unit_code = :u and period = :p and scope = 'month'"), {"u": unit, "p": period}).one())
+
+
+def test_approved_period_refuses_a_new_file_until_reopened(env, engine, smtp):
+    _write(env, "t09.csv", SEPT)
+    _write(env, "t10.csv", OCT)
+    assert ingest(as_of=AS_OF).counts() == {"loaded": 2}
+    lock = _approve(engine, "2026-09")
+    assert _approve(engine, "2026-09") == lock                  # approving again changes nothing
+    assert _online_rate(engine, UNIT, "2026-09") == (900, True)
+    assert _online_rate(engine, UNIT, "2026-10") == (1000, False)
+    assert _online_rate(engine, "LANGSON", "2026-09")[1] is True  # the only contributing unit is approved
+
+    fixed = _write(env, "t09_sua.csv", SEPT_FIXED)
+    _write(env, "t11.csv", NOV)                                  # another period: unaffected
+    summary = ingest(as_of=AS_OF)
+    by_name = {o.file_name.rsplit("/", 1)[-1]: o for o in summary.outcomes}
+    assert by_name["t09_sua.csv"].status == "rejected" and by_name["t11.csv"].status == "loaded"
+    [failure] = by_name["t09_sua.csv"].failures
+    assert (failure.expectation, failure.severity, failure.rows) == ("period_locked", "error", [2])
+    assert "reviewer@tinh" in failure.message and "2026-09" in failure.message
+    assert _online_rate(engine, UNIT, "2026-09") == (900, True)  # the approved figure did not move
+
+    [mail] = [b for b in smtp.bodies() if "t09_sua.csv" in b]
+    assert "kỳ 2026-09 đã được reviewer@tinh phê duyệt lúc" in mail
+    assert "đề nghị liên hệ reviewer@tinh để mở lại kỳ báo cáo" in mail
+    with engine.connect() as conn:
+        quality = conn.execute(sa.text(
+            "select severity, message_vi, sample from mart.data_quality where expectation = 'period_locked'")).one()
+    assert quality.severity == "error" and quality.sample[0]["approved_by"] == "reviewer@tinh"
+
+    # resending the same bytes while locked changes nothing (no new refusal, no new mail)
+    os.utime(fixed, (time.time(), time.time()))
+    mails = len(smtp.messages)
+    assert ingest(as_of=AS_OF).counts() == {}
+    assert len(smtp.messages) == mails
+
+    assert _reopen(engine, "2026-09") == 1
+    with pytest.raises(ChitieuError, match="not approved"):
+        _reopen(engine, "2026-09")
+    assert _online_rate(engine, UNIT, "2026-09") == (900, False)
+
+    # the same bytes, sent again under the same name, are now taken: a new version of September
+    stamp = time.time() + 5
+    os.utime(fixed, (stamp, stamp))
+    again = ingest(as_of=AS_OF)
+    assert [(o.file_name.rsplit("/", 1)[-1], o.status) for o in again.outcomes] == [("t09_sua.csv", "loaded")]
+    assert _status(engine, "t09_sua.csv") == [("rejected", None, False), ("loaded", 2, True)]
+    assert _online_rate(engine, UNIT, "2026-09") == (905, False)
+    assert _status(engine, "t10.csv") == [("loaded", 1, True)] and _status(engine, "t11.csv") == [("loaded", 1, True)]
+
+    with engine.connect() as conn:
+        history = conn.execute(sa.text(
+            "select period, status, approved_by, reason, is_current from mart.approval order by approval_id")).all()
+    assert [tuple(r) for r in history] == [
+        ("2026-09", "approved", "reviewer@tinh", None, False),
+        ("2026-09", "reopened", "reviewer@tinh", "đơn vị báo sai số hồ sơ", True)]
+
+
+def test_rerun_takes_the_refused_file_after_reopening(env, engine):
+    from flows.rerun import rerun
+
+    _write(env, "t09.csv", SEPT)
+    ingest(as_of=AS_OF)
+    _approve(engine, "2026-09")
+    _write(env, "t09_sua.csv", SEPT_FIXED)
+    assert ingest(as_of=AS_OF).counts() == {"rejected": 1}
+
+    locked = rerun(unit=UNIT, feed="dossier", period="2026-09", as_of=AS_OF)  # approved data are left as they are
+    assert locked.outcomes == [] and [s.rel_path for s in locked.skipped] == [f"{UNIT}/dossier/t09.csv"]
+
+    _reopen(engine, "2026-09")
+    summary = rerun(unit=UNIT, feed="dossier", period="2026-09", as_of=AS_OF)
+    assert sorted(o.status for o in summary.outcomes) == ["loaded", "loaded"]
+    assert _status(engine, "t09_sua.csv") == [("loaded", 2, True)]
+    assert _online_rate(engine, UNIT, "2026-09") == (905, False)
+    # it holds its content again: the same bytes under another name are a duplicate
+    _write(env, "t09_copy.csv", SEPT_FIXED)
+    assert ingest(as_of=AS_OF).counts() == {"duplicate": 1}
+
+
+def test_approve_needs_data_and_a_reason_to_reopen(env, engine):
+    with pytest.raises(ChitieuError, match="nothing to approve"):
+        _approve(engine, "2026-09")
+    with pytest.raises(ChitieuError, match="YYYY-MM"):
+        _approve(engine, "2026-Q3")
+    _write(env, "t09.csv", SEPT)
+    ingest(as_of=AS_OF)
+    _approve(engine, "2026-09")
+    with pytest.raises(ChitieuError, match="reason"):
+        _reopen(engine, "2026-09", reason="  ")
+
+
+def _waiting_on_advisory_lock(engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.scalar(sa.text(
+            "select count(*) from pg_locks where locktype = 'advisory' and not granted")))
+
+
+def _wait_for(predicate, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_upload_waiting_on_an_approval_is_refused_by_it(env, engine):
+    _write(env, "t09.csv", SEPT)
+    ingest(as_of=AS_OF)
+    _write(env, "t09_sua.csv", SEPT_FIXED)
+    with engine.connect() as conn:
+        tx = conn.begin()
+        approval.approve(conn, UNIT, "dossier", "2026-09", "reviewer@tinh")  # holds the unit's lock until commit
+        result = {}
+        upload = threading.Thread(target=lambda: result.update(summary=ingest(as_of=AS_OF)))
+        upload.start()
+        _wait_for(lambda: _waiting_on_advisory_lock(engine))           # the load waits for the approval
+        tx.commit()
+    upload.join(120)
+    assert result["summary"].counts() == {"rejected": 1}
+    assert result["summary"].outcomes[0].failures[0].expectation == "period_locked"
+    assert _online_rate(engine, UNIT, "2026-09") == (900, True)
+
+
+def test_approval_waiting_on_an_upload_approves_what_landed(env, engine):
+    _write(env, "t09.csv", SEPT)
+    ingest(as_of=AS_OF)
+    _write(env, "t09_sua.csv", SEPT_FIXED)
+    result, errors = {}, []
+    with engine.connect() as blocker:
+        tx = blocker.begin()
+        # the upload takes the unit's lock, then waits here (its refresh of current slices) with the lock held
+        blocker.execute(sa.text("lock table core.current_slice in exclusive mode"))
+        upload = threading.Thread(target=lambda: result.update(summary=ingest(as_of=AS_OF)))
+        upload.start()
+
+        def _approve_now():
+            try:
+                result["lock"] = _approve(engine, "2026-09")
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        _wait_for(lambda: _lock_waits(engine, "relation") >= 1)
+        approver = threading.Thread(target=_approve_now)
+        approver.start()
+        _wait_for(lambda: _waiting_on_advisory_lock(engine))            # the approval waits for the upload
+        tx.commit()
+    upload.join(120)
+    approver.join(60)
+    assert not errors
+    assert result["summary"].counts() == {"loaded": 1}
+    assert _status(engine, "t09_sua.csv") == [("loaded", 2, True)]
+    assert _online_rate(engine, UNIT, "2026-09") == (905, True)     # what is approved is what landed
+
+
+def _lock_waits(engine, kind: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(sa.text("select count(*) from pg_locks where locktype = :k and not granted"),
+                               {"k": kind}))
