@@ -29,6 +29,14 @@ _HELPER_LABELS = {
     "_max_value": "Mức tối đa của chỉ tiêu",
     "_expected_kind": "Chu kỳ của chỉ tiêu",
 }
+# Columns of an outlier's sample (tasks/validate.py, chitieu/outliers.py), by prefix (one per scored measure).
+_SCORE_LABELS = {
+    "_z_": "Điểm z hiệu chỉnh (ngưỡng 3,5)",
+    "_median_": "Trung vị các kỳ trước của đơn vị",
+    "_last_year_": "Cùng kỳ năm trước",
+    "_score_": "Điểm bất thường",
+    "_points": "Số kỳ đã có số liệu",
+}
 _KINDS = {"month": "tháng", "quarter": "quý", "year": "năm"}
 
 # Cell-level parse failures (tasks/parse.py: "<column type>_format").
@@ -113,7 +121,8 @@ def _short_name(file_name: str) -> str:
 
 
 def _label(feed: str, column: str) -> str:
-    return _HELPER_LABELS.get(column) or feed_spec(feed).label(column)
+    prefix = next((p for p in _SCORE_LABELS if column.startswith(p)), None)
+    return _HELPER_LABELS.get(column) or (_SCORE_LABELS[prefix] if prefix else feed_spec(feed).label(column))
 
 
 # --- checks --------------------------------------------------------------------------------

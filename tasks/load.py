@@ -238,6 +238,18 @@ def _insert_checks(conn: sa.Connection, failures_by_submission: dict[int, list[C
             " :column_name, :failed_rows, :failed_row_numbers, cast(:sample as jsonb), :message, :message_vi)"), rows)
 
 
+def _insert_notes(conn: sa.Connection, notes_by_submission: dict[int, list[CheckFailure]]) -> None:
+    rows = [{"submission_id": sid, "note": n.expectation, "column_name": n.column, "row_count": len(n.rows),
+             "row_numbers": n.rows[:10_000], "sample": json.dumps(n.sample, ensure_ascii=False),
+             "message": n.message, "message_vi": n.message_vi}
+            for sid, notes in notes_by_submission.items() for n in notes]
+    if rows:
+        conn.execute(sa.text(
+            "insert into audit.submission_note (submission_id, note, column_name, row_count, row_numbers, sample,"
+            " message, message_vi) values (:submission_id, :note, :column_name, :row_count, :row_numbers,"
+            " cast(:sample as jsonb), :message, :message_vi)"), rows)
+
+
 def _message(verdict: FileVerdict) -> str | None:
     return "; ".join(f.message for f in verdict.failures)[:4000] or None
 
@@ -287,6 +299,7 @@ class _Loader:
                 _run_script(conn, after_facts_sql(self.parsed.feed), {"ids": sorted(accepted.values()),
                                                                        **self.carried.slice_params(accepted)})
             _insert_checks(conn, {sid: self.verdicts[idx].failures for idx, sid in claimed.items()})
+            _insert_notes(conn, {sid: self.verdicts[idx].notes for idx, sid in claimed.items()})
         return claimed
 
     def refuse_locked(self, conn: sa.Connection, batch: list[int]) -> None:
@@ -302,7 +315,8 @@ class _Loader:
             if touched:
                 verdict = self.verdicts[idx]
                 self.verdicts[idx] = FileVerdict("rejected", verdict.rows_total,
-                                                 [_locked_failure(touched, unit_locks), *verdict.failures])
+                                                 [_locked_failure(touched, unit_locks), *verdict.failures],
+                                                 verdict.notes)
 
     def rejected(self, batch: list[int]) -> dict[int, int]:
         """Record rejected files (no facts) with their failed checks; file index -> submission id claimed."""
@@ -493,6 +507,7 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
                 continue  # approved figures do not change behind the reviewer's back (the flow reports it)
             for statement in (f"delete from core.fact_{parsed.feed} where submission_id = :sid",
                               "delete from audit.check_result where submission_id = :sid",
+                              "delete from audit.submission_note where submission_id = :sid",
                               "delete from audit.submission_slice where submission_id = :sid"):
                 conn.execute(sa.text(statement), {"sid": sid})
             conn.execute(sa.text(
@@ -510,6 +525,7 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
             else:
                 _run_script(conn, read_sql("load/refresh_current.sql"), {"ids": [sid]})
             _insert_checks(conn, {sid: verdict.failures})
+            _insert_notes(conn, {sid: verdict.notes})
         outcomes.append(_outcome(parsed, idx, sid, verdict, carried))
     after_large_load(engine, parsed.feed, len(parsed.rows))
     return outcomes

@@ -1,5 +1,5 @@
 -- V011: review and approval of a unit's period (CONTRACT.md section 9), units' explanations of warnings, and
--- `info` checks (notes that are neither errors nor warnings, e.g. a value too new to be scored).
+-- notes on submissions that are not failed checks (e.g. values too new to be scored against the unit's history).
 
 -- 1. Every approval and reopening of a unit's feed for a period, in order: the latest row says whether it is
 --    locked. Rows are only ever added.
@@ -42,10 +42,22 @@ create index warning_explanation_submission on audit.warning_explanation (submis
 comment on table audit.warning_explanation is
   'One row per explanation a unit gave of a failed check of its submission; the newest one per check is shown.';
 
--- 4. Checks of severity info: noted, they neither reject nor warn.
-alter table audit.check_result drop constraint if exists check_result_severity_check;
-alter table audit.check_result add constraint check_result_severity_check
-  check (severity in ('error', 'warning', 'info'));
+-- 4. Notes on a submission that are not failed checks (e.g. rows too new to be scored against the unit's history):
+--    the reviewer sees them, the unit is not alerted.
+create table audit.submission_note (
+    note_id        bigserial primary key,
+    submission_id  bigint not null references audit.submission,
+    note           text not null,
+    column_name    text,
+    row_count      int not null,
+    row_numbers    int[],
+    sample         jsonb,
+    message        text,
+    message_vi     text
+);
+create index submission_note_submission on audit.submission_note (submission_id);
+comment on table audit.submission_note is
+  'One row per note on a submission that is not a failed check (history_too_short: rows not scored as outliers).';
 
 -- 5. The approval in force per unit, feed and period (mart.metric_approval and mart.review_queue read it).
 create view core.approval_state as

@@ -108,6 +108,10 @@ grouped as (
 ),
 final as (
     select g.unit_code, g.feed, g.period, g.submission_ids, g.open_warnings, g.explained_warnings, g.warnings,
+           (select coalesce(jsonb_agg(jsonb_build_object(
+                       'submission_id', n.submission_id, 'note', n.note, 'column_name', n.column_name,
+                       'row_count', n.row_count, 'message_vi', n.message_vi) order by n.note_id), '[]'::jsonb)
+            from audit.submission_note n where n.submission_id = any(g.submission_ids)) as notes,
            coalesce(a.status = 'approved', false) as is_approved, a.status as approval_status,
            a.acted_by as approval_by, a.acted_at as approval_at
     from grouped g
@@ -123,6 +127,7 @@ comment on column mart.review_queue.submission_ids is 'the current submissions c
 comment on column mart.review_queue.open_warnings is 'warnings of those submissions on rows of the period (or on the whole file)';
 comment on column mart.review_queue.explained_warnings is 'how many of them the unit explained';
 comment on column mart.review_queue.warnings is 'each warning: check, column, failing rows, Vietnamese message, sample (score and baseline of an outlier), and the unit''s latest explanation';
+comment on column mart.review_queue.notes is 'notes on those submissions that are not failed checks, e.g. history_too_short: rows too new to be scored as outliers';
 comment on column mart.review_queue.is_approved is 'the period is approved (locked)';
 comment on column mart.review_queue.approval_status is 'latest action on the period: approved, reopened, or null (never approved)';
 comment on column mart.review_queue.approval_by is 'who took that action';
