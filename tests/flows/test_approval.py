@@ -216,3 +216,76 @@ def _lock_waits(engine, kind: str) -> int:
     with engine.connect() as conn:
         return int(conn.scalar(sa.text("select count(*) from pg_locks where locktype = :k and not granted"),
                                {"k": kind}))
+
+
+def test_report_marks_approved_figures(env, engine, tmp_path):
+    from flows.report import report
+
+    _write(env, "t09.csv", SEPT)
+    _write(env, "t10.csv", OCT)
+    ingest(as_of=AS_OF)
+    _approve(engine, "2026-09")
+    html = (tmp_path / "out" / "report.html")
+    report(out=str(html.parent), as_of=AS_OF)
+    text = html.read_text(encoding="utf-8")
+    assert "90,0✓" in text                    # September's online rate (900 / 1000), approved
+    assert "90,9" in text and "90,9✓" not in text   # October's (1000 / 1100), not approved
+    assert "✓ approved" in text
+
+
+def test_review_queue_shows_open_warnings_explanations_and_approval(env, engine):
+    history = [[UNIT, f"2026-0{m}", "1.000", "900", "800", "790"] for m in (5, 6, 7)]
+    _write(env, "history.csv", history)
+    ingest(as_of=AS_OF)
+    _write(env, "t08.csv", [[UNIT, "2026-08", "2.500", "900", "800", "790"]])   # 2.5x the usual: a warning
+    [outcome] = ingest(as_of=AS_OF).outcomes
+    assert outcome.status == "loaded_with_warnings"
+    with engine.begin() as conn:
+        with pytest.raises(ChitieuError, match="no failed check"):
+            approval.explain_warning(conn, outcome.submission_id, "value_near_history", "resolved_total",
+                                     "x", "ttpvhcc@langson.gov.vn")
+        approval.explain_warning(conn, outcome.submission_id, "value_near_history", "received_total",
+                                 "Tháng 8 tiếp nhận hồ sơ đất đai đợt cao điểm", "ttpvhcc@langson.gov.vn")
+    _approve(engine, "2026-08")
+
+    def queue(period: str) -> dict:
+        with engine.connect() as conn:
+            return dict(conn.execute(sa.text(
+                "select * from mart.review_queue where unit_code = :u and feed = 'dossier' and period = :p"),
+                {"u": UNIT, "p": period}).mappings().one())
+
+    row = queue("2026-08")
+    assert (row["open_warnings"], row["explained_warnings"], row["is_approved"]) == (1, 1, True)
+    [warning] = row["warnings"]
+    assert warning["explanation"] == "Tháng 8 tiếp nhận hồ sơ đất đai đợt cao điểm"
+    assert warning["sample"][0]["_score_received_total"] > 3.5 and warning["sample"][0]["_points"] == 3
+    assert row["approval_by"] == "reviewer@tinh"
+    earlier = queue("2026-05")
+    assert (earlier["open_warnings"], earlier["is_approved"], earlier["approval_status"]) == (0, False, None)
+    assert earlier["notes"][0]["note"] == "history_too_short"
+
+
+def test_cli_approve_and_unapprove_name_the_operating_system_user(env, engine):
+    import getpass
+
+    from typer.testing import CliRunner
+
+    from chitieu.cli import app
+
+    _write(env, "t09.csv", SEPT)
+    ingest(as_of=AS_OF)
+    runner = CliRunner()
+    done = runner.invoke(app, ["approve", "--unit", UNIT, "--feed", "dossier", "--period", "2026-09"])
+    assert done.exit_code == 0, done.output
+    missing = runner.invoke(app, ["unapprove", "--unit", UNIT, "--feed", "dossier", "--period", "2026-09"])
+    assert missing.exit_code != 0                                    # --reason is required
+    reopened = runner.invoke(app, ["unapprove", "--unit", UNIT, "--feed", "dossier", "--period", "2026-09",
+                                   "--reason", "sửa số liệu"])
+    assert reopened.exit_code == 0, reopened.output
+    again = runner.invoke(app, ["unapprove", "--unit", UNIT, "--feed", "dossier", "--period", "2026-09",
+                                "--reason", "lần nữa"])
+    assert again.exit_code == 1 and "not approved" in again.output
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select status, approved_by, reason from mart.approval order by approval_id")).all()
+    user = getpass.getuser()
+    assert [tuple(r) for r in rows] == [("approved", user, None), ("reopened", user, "sửa số liệu")]
