@@ -11,17 +11,19 @@ task the file adds or changes (a register that repeats approved tasks unchanged 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from chitieu.config import FEEDS
-from chitieu.errors import ChitieuError
+from chitieu.errors import CatalogError, ChitieuError
 
-__all__ = ["Lock", "approve", "approve_period", "explain_warning", "lock_units", "locked_periods", "period_due_date",
-           "reopen", "reopen_period"]
+__all__ = ["Lock", "approve", "approve_period", "auto_lock", "explain_warning", "lock_units", "locked_periods",
+           "read_lock_days", "reopen", "reopen_period"]
 
 PERIOD_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
 
@@ -59,14 +61,6 @@ def locked_periods(conn: sa.Connection, feed: str, units: list[str] | set[str]) 
         if r.status == "approved":
             out.setdefault(r.unit_code, {})[r.period] = Lock(r.period, r.acted_by, r.acted_at, r.automatic)
     return out
-
-
-def period_due_date(period: str) -> dt.date | None:
-    """Due date of a monthly period's report: the 5th of the following month (None for other periods)."""
-    if not re.fullmatch(r"\d{4}-\d{2}", period):
-        return None
-    year, month = int(period[:4]), int(period[5:])
-    return dt.date(year + month // 12, month % 12 + 1, 5)
 
 
 def _check(conn: sa.Connection, unit: str, feed: str, period: str) -> None:
@@ -167,3 +161,53 @@ def reopen_period(unit: str, feed: str, period: str, by: str, reason: str) -> in
 
     with get_engine(load_settings()).begin() as conn:
         return reopen(conn, unit, feed, period, by, reason)
+
+
+# --- automatic lock N days after the due date (optional: catalog/feeds.csv) ---------------------------------
+
+AUTO_LOCK_FEEDS = ("dossier", "admin_ops", "disbursement", "indicator")  # feeds with monthly periods
+
+
+def read_lock_days(catalog_dir: Path) -> dict[str, int]:
+    """feed -> days after the due date when its periods lock by themselves, from the optional catalog/feeds.csv
+    (columns feed, lock_after_days; an empty value or no file: never)."""
+    path = Path(catalog_dir) / "feeds.csv"
+    if not path.exists():
+        return {}
+    out: dict[str, int] = {}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"feed", "lock_after_days"} - set(reader.fieldnames or ())
+        if missing:
+            raise CatalogError(path.name, 1, None, f"missing column(s) {', '.join(sorted(missing))}")
+        for line, row in enumerate(reader, start=2):
+            feed, days = (row.get("feed") or "").strip(), (row.get("lock_after_days") or "").strip()
+            if feed not in AUTO_LOCK_FEEDS:
+                raise CatalogError(path.name, line, "feed",
+                                   f"{feed!r} is not a feed with monthly periods ({', '.join(AUTO_LOCK_FEEDS)})")
+            if not days:
+                continue
+            if not days.isdigit():
+                raise CatalogError(path.name, line, "lock_after_days", f"{days!r} is not a whole number of days")
+            out[feed] = int(days)
+    return out
+
+
+def auto_lock(engine: sa.Engine, catalog_dir: Path, as_of: dt.date) -> dict[str, int]:
+    """Lock every period past its due date by the feed's lock_after_days (see sql/approval/auto_lock.sql), each
+    feed in one transaction under its units' locks; feed -> periods locked now."""
+    from chitieu.warehouse import read_sql
+
+    done: dict[str, int] = {}
+    for feed, days in read_lock_days(catalog_dir).items():
+        with engine.begin() as conn:
+            units = list(conn.scalars(sa.text(
+                "select distinct unit_code from core.current_slice where feed = :f"), {"f": feed}))
+            if not units:
+                continue
+            lock_units(conn, feed, units)
+            locked = conn.execute(sa.text(read_sql("approval/auto_lock.sql")),
+                                  {"feed": feed, "units": units, "days": days, "as_of": as_of}).all()
+        if locked:
+            done[feed] = len(locked)
+    return done

@@ -289,3 +289,42 @@ def test_cli_approve_and_unapprove_name_the_operating_system_user(env, engine):
         rows = conn.execute(sa.text("select status, approved_by, reason from mart.approval order by approval_id")).all()
     user = getpass.getuser()
     assert [tuple(r) for r in rows] == [("approved", user, None), ("reopened", user, "sửa số liệu")]
+
+
+def test_periods_lock_by_themselves_after_the_catalog_days_reopening_is_the_exception(env, engine, tmp_path,
+                                                                                     monkeypatch):
+    import shutil
+
+    from tests.conftest import CATALOG
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG, catalog)
+    (catalog / "feeds.csv").write_text("feed,lock_after_days\ndossier,10\nadmin_ops,\n", encoding="utf-8")
+    monkeypatch.setenv("CHITIEU_CATALOG", str(catalog))
+    as_of = dt.date(2026, 11, 10)        # September is due 05/10 (+10 days: locked), October 05/11 (not yet)
+    _write(env, "t09.csv", SEPT)
+    _write(env, "t10.csv", OCT)
+    assert ingest(as_of=as_of).counts() == {"loaded": 2}
+    _write(env, "t09_sua.csv", SEPT_FIXED)
+    _write(env, "t10_sua.csv", [[UNIT, "2026-10", "1.100", "1.001", "900", "880"]])
+    summary = ingest(as_of=as_of)
+    status = {o.file_name.rsplit("/", 1)[-1]: o for o in summary.outcomes}
+    assert status["t09_sua.csv"].status == "rejected" and status["t10_sua.csv"].status == "loaded"
+    assert "đã tự động khóa" in status["t09_sua.csv"].failures[0].message_vi
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(sa.text(
+            "select period, status, approved_by, automatic from mart.approval"))] == [
+            ("2026-09", "approved", "auto", True)]
+    _reopen(engine, "2026-09")
+    stamp = time.time() + 5
+    os.utime(env["inbox"] / UNIT / "dossier" / "t09_sua.csv", (stamp, stamp))
+    assert ingest(as_of=as_of).counts() == {"loaded": 1}          # not locked again: it was reopened
+
+
+def test_feeds_catalog_errors_name_file_row_and_column(tmp_path):
+    from chitieu.errors import CatalogError
+
+    (tmp_path / "feeds.csv").write_text("feed,lock_after_days\ndossier,ten\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"feeds.csv, line 2, column lock_after_days: 'ten'"):
+        approval.read_lock_days(tmp_path)
+    assert approval.read_lock_days(tmp_path / "none") == {}
