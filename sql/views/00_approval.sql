@@ -27,20 +27,22 @@ create view mart.metric_approval as
 with locked as (
     select unit_code, feed, period from core.approval_state where status = 'approved'
 ),
+first_open as (  -- per unit, feed and year: the first month with current data that is not approved
+    select c.unit_code, c.feed, left(c.period, 4) as year, min(c.period) as period
+    from core.current_slice c
+    left join locked l using (unit_code, feed, period)
+    where c.period ~ '^[0-9]{4}-[0-9]{2}$' and l.unit_code is null
+    group by c.unit_code, c.feed, left(c.period, 4)
+),
 unit_rows as (
     select mv.metric_code, mv.unit_code, mv.period, mv.scope,
-           exists (select 1 from locked l
-                   where l.unit_code = mv.unit_code and l.feed = d.feed and l.period = mv.period)
-           and (d.is_stock or mv.scope = 'month'
-                or not exists (select 1 from core.current_slice c
-                               where c.unit_code = mv.unit_code and c.feed = d.feed
-                                 and c.period between left(mv.period, 4) || '-01' and mv.period
-                                 and not exists (select 1 from locked l
-                                                 where l.unit_code = c.unit_code and l.feed = c.feed
-                                                   and l.period = c.period))) as is_approved
+           l.unit_code is not null
+           and (d.is_stock or mv.scope = 'month' or f.period is null or f.period > mv.period) as is_approved
     from core.metric_value mv
     join core.metric_definition d using (metric_code)
     join core.unit u on u.unit_code = mv.unit_code and u.level <> 'province'
+    left join locked l on l.unit_code = mv.unit_code and l.feed = d.feed and l.period = mv.period
+    left join first_open f on f.unit_code = mv.unit_code and f.feed = d.feed and f.year = left(mv.period, 4)
 ),
 province_rows as (
     select r.metric_code, p.unit_code, r.period, r.scope, bool_and(r.is_approved) as is_approved

@@ -328,3 +328,22 @@ def test_feeds_catalog_errors_name_file_row_and_column(tmp_path):
     with pytest.raises(CatalogError, match=r"feeds.csv, line 2, column lock_after_days: 'ten'"):
         approval.read_lock_days(tmp_path)
     assert approval.read_lock_days(tmp_path / "none") == {}
+
+
+def test_year_to_date_is_approved_only_when_every_reported_month_up_to_it_is(env, engine):
+    _write(env, "t08.csv", [[UNIT, "2026-08", "1.000", "900", "800", "790"]])
+    _write(env, "t09.csv", SEPT)
+    _write(env, "t10.csv", OCT)
+    ingest(as_of=AS_OF)
+
+    def ytd(unit: str = UNIT) -> dict[str, bool]:
+        with engine.connect() as conn:
+            return dict(conn.execute(sa.text(
+                "select period, is_approved from mart.metric_value where metric_code = 'online_dossier_rate'"
+                " and unit_code = :u and scope = 'ytd'"), {"u": unit}).all())
+
+    _approve(engine, "2026-09")
+    assert ytd() == {"2026-08": False, "2026-09": False, "2026-10": False}   # August is not approved
+    _approve(engine, "2026-08")
+    assert ytd() == {"2026-08": True, "2026-09": True, "2026-10": False}
+    assert ytd("LANGSON") == {"2026-08": True, "2026-09": True, "2026-10": False}
