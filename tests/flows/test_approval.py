@@ -347,3 +347,23 @@ def test_year_to_date_is_approved_only_when_every_reported_month_up_to_it_is(env
     _approve(engine, "2026-08")
     assert ytd() == {"2026-08": True, "2026-09": True, "2026-10": False}
     assert ytd("LANGSON") == {"2026-08": True, "2026-09": True, "2026-10": False}
+
+
+def test_tasks_lock_the_tasks_due_in_the_month_a_register_changes(env, engine):
+    tasks = ["task_code", "unit_code", "title", "assigned_date", "due_date", "completed_date"]
+
+    def register(name: str, rows: list[list]) -> None:
+        write_csv(env["inbox"], "VP_UBND", "tasks", name, tasks, rows)
+
+    march = ["NV1", "VP_UBND", "Báo cáo quý", "2026-01-05", "2026-03-31", "2026-03-20"]
+    april = ["NV2", "VP_UBND", "Đề án", "2026-01-05", "2026-04-30", ""]
+    register("r1.csv", [march, april])
+    ingest(as_of=AS_OF)
+    with engine.begin() as conn:
+        approval.approve(conn, "VP_UBND", "tasks", "2026-03", "reviewer@tinh")
+    register("r2.csv", [march, april[:5] + ["2026-04-28"]])          # March's task unchanged: taken
+    assert ingest(as_of=AS_OF).counts() == {"loaded": 1}
+    register("r3.csv", [march[:5] + ["2026-03-25"], april])          # March's task changed: refused
+    [refused] = ingest(as_of=AS_OF).outcomes
+    assert refused.status == "rejected" and refused.failures[0].expectation == "period_locked"
+    assert refused.failures[0].rows == [2]
