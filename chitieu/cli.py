@@ -169,6 +169,35 @@ def rerun(unit: str = typer.Option(..., "--unit", help="Unit code."),
     _print_summary(summary)
 
 
+def _os_user() -> str:
+    import getpass
+
+    return getpass.getuser()
+
+
+@app.command()
+def approve(unit: str = typer.Option(..., "--unit", help="Unit code."),
+            feed: str = typer.Option(..., "--feed", help="Feed name."),
+            period: str = typer.Option(..., "--period", help="YYYY-MM (indicator: also YYYY-Qn, YYYY).")) -> None:
+    """Approve (lock) a unit's feed for a period: later files touching it are rejected (period_locked)."""
+    from chitieu import approval
+
+    lock = _guard(lambda: approval.approve_period(unit, feed, period, _os_user()))
+    typer.echo(f"approved: {unit} {feed} {period} by {lock.approved_by} at {lock.approved_at.isoformat()}")
+
+
+@app.command()
+def unapprove(unit: str = typer.Option(..., "--unit", help="Unit code."),
+              feed: str = typer.Option(..., "--feed", help="Feed name."),
+              period: str = typer.Option(..., "--period", help="Period, as approved."),
+              reason: str = typer.Option(..., "--reason", help="Why the period is reopened (kept).")) -> None:
+    """Reopen an approved period, with its reason; files the lock refused may be sent again."""
+    from chitieu import approval
+
+    released = _guard(lambda: approval.reopen_period(unit, feed, period, _os_user(), reason))
+    typer.echo(f"reopened: {unit} {feed} {period}; refused files released: {released}")
+
+
 @app.command()
 def demo(as_of: str = typer.Option(DEMO_AS_OF.isoformat(), "--as-of", help="Evaluation date of the demo."),
          seed: int = typer.Option(DEMO_SEED, help="Random seed (same seed, same feeds).")) -> None:

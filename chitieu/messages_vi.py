@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
 
-__all__ = ["Message", "describe_check", "format_value", "period_vi", "problem_message", "reminder_message",
+__all__ = ["Message", "describe_check", "format_value", "period_locked_vi", "period_vi", "problem_message",
+           "reminder_message",
            "resolved_message"]
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -27,6 +28,14 @@ _HELPER_LABELS = {
     "_min_value": "Mức tối thiểu của chỉ tiêu",
     "_max_value": "Mức tối đa của chỉ tiêu",
     "_expected_kind": "Chu kỳ của chỉ tiêu",
+}
+# Columns of an outlier's sample (tasks/validate.py, chitieu/outliers.py), by prefix (one per scored measure).
+_SCORE_LABELS = {
+    "_z_": "Điểm z hiệu chỉnh (ngưỡng 3,5)",
+    "_median_": "Trung vị các kỳ trước của đơn vị",
+    "_last_year_": "Cùng kỳ năm trước",
+    "_score_": "Điểm bất thường",
+    "_points": "Số kỳ đã có số liệu",
 }
 _KINDS = {"month": "tháng", "quarter": "quý", "year": "năm"}
 
@@ -53,6 +62,7 @@ _FILE_VI = {
     "file_readable": "Không đọc được tệp",
     "column_unique": "Hai cột trong tệp có cùng ý nghĩa",
     "load_failed": "Cơ sở dữ liệu từ chối số liệu của tệp",
+    "period_locked": "Kỳ báo cáo đã được phê duyệt và khóa số liệu",
 }
 
 
@@ -152,7 +162,8 @@ def _short_name(file_name: str) -> str:
 
 
 def _label(feed: str, column: str) -> str:
-    return _HELPER_LABELS.get(column) or feed_spec(feed).label(column)
+    prefix = next((p for p in _SCORE_LABELS if column.startswith(p)), None)
+    return _HELPER_LABELS.get(column) or (_SCORE_LABELS[prefix] if prefix else feed_spec(feed).label(column))
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -207,10 +218,27 @@ def _sample_lines(feed: str, sample: Sequence[Mapping], column: str | None) -> l
     return lines
 
 
+def period_locked_vi(locks: Sequence) -> str:
+    """Why a file touching approved periods is refused, and whom to ask (locks: chitieu.approval.Lock)."""
+    parts, ask = [], []
+    for lock in locks:
+        if lock.automatic:
+            parts.append(f"kỳ {lock.period} đã tự động khóa lúc {_time_vi(lock.approved_at)} (quá hạn chỉnh sửa)")
+            ask.append("bộ phận phê duyệt số liệu của tỉnh")
+        else:
+            parts.append(f"kỳ {lock.period} đã được {lock.approved_by} phê duyệt lúc {_time_vi(lock.approved_at)}")
+            ask.append(lock.approved_by)
+    whom = ", ".join(dict.fromkeys(ask))
+    return (f"Số liệu đã được phê duyệt và khóa: {'; '.join(parts)}. Tệp không được tiếp nhận. Nếu cần sửa số "
+            f"liệu của kỳ đã khóa, đề nghị liên hệ {whom} để mở lại kỳ báo cáo, sau đó gửi lại tệp.")
+
+
 def _check_block(n: int, feed: str, check: Mapping) -> list[str]:
     sample = check.get("sample") or []
     if isinstance(sample, str):
         sample = json.loads(sample)
+    if check["expectation"] == "period_locked" and check.get("message_vi"):
+        return [f"{n}. [Lỗi] {check['message_vi']}"]
     severity = "Lỗi" if check["severity"] == "error" else "Cảnh báo"
     column = check.get("column_name")
     lines = [f"{n}. [{severity}] {describe_check(feed, check['expectation'], column, sample)}"]

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 
+from chitieu.approval import auto_lock
 from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS, Settings, load_settings
 from chitieu.errors import ConfigError, LandingZoneMissing
@@ -244,6 +245,7 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     run_id = start_run(engine, "run", as_of, str(inbox_path), str(runtime.flow_run.id or ""))
     # runs killed before they finished: their loads committed, their derive and alerts may not have
     interrupted, orphans = interrupted_runs(engine, run_id)
+    auto_lock(engine, settings.catalog_dir, as_of)  # periods past their due date by catalog/feeds.csv's days
 
     # --- discover ---------------------------------------------------------------------
     files, skipped = discover_files(inbox_path, quote(catalog.submitter_codes),

@@ -11,7 +11,7 @@ from prefect import flow, runtime
 from chitieu.catalog import read_catalog
 from chitieu.config import load_settings
 from chitieu.errors import ConfigError
-from chitieu.landing import LandedFile
+from chitieu.landing import LandedFile, SkippedPath
 from chitieu.runs import finish_run, release_leases, start_run
 from chitieu.warehouse import get_engine
 from flows.ingest import ACCEPTED, RunSummary
@@ -26,13 +26,30 @@ __all__ = ["rerun"]
 
 
 def _current_files(engine: sa.Engine, unit: str, feed: str, period: str | None) -> list[tuple[int, LandedFile]]:
+    """The unit's current submissions of the feed (carrying `period`), and the files a lock refused for a period
+    reopened since (released: taken again unless the same bytes were sent and taken meanwhile)."""
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "select distinct s.submission_id, s.file_name, s.sha256, s.size_bytes, s.received_at, s.archive_path,"
             " s.archive_member"
             " from audit.submission s join core.current_slice c on c.submission_id = s.submission_id"
             " where s.unit_code = :u and s.feed = :f and (cast(:p as text) is null or c.period = :p)"
-            " order by s.received_at, s.submission_id"), {"u": unit, "f": feed, "p": period}).all()
+            " union "
+            "select s.submission_id, s.file_name, s.sha256, s.size_bytes, s.received_at, s.archive_path,"
+            " s.archive_member"
+            " from audit.submission s"
+            " where s.unit_code = :u and s.feed = :f and s.status = 'rejected' and s.lock_released_at is not null"
+            "   and s.archive_path is not null"
+            "   and exists (select 1 from audit.check_result r, jsonb_array_elements(r.sample) e"
+            "               where r.submission_id = s.submission_id and r.expectation = 'period_locked'"
+            "                 and (cast(:p as text) is null or e ->> 'period' = :p))"
+            "   and not exists (select 1 from audit.submission o where o.unit_code = s.unit_code"
+            "                   and o.feed = s.feed and o.sha256 = s.sha256 and o.status <> 'duplicate'"
+            "                   and o.lock_released_at is null)"
+            "   and not exists (select 1 from audit.submission o where o.unit_code = s.unit_code"
+            "                   and o.feed = s.feed and o.sha256 = s.sha256 and o.lock_released_at is not null"
+            "                   and o.submission_id > s.submission_id)"
+            " order by received_at, submission_id"), {"u": unit, "f": feed, "p": period}).all()
     return [(r.submission_id, LandedFile(Path(r.archive_path), r.file_name, unit, feed, r.sha256, r.size_bytes,
                                          r.received_at, r.archive_member)) for r in rows]
 
@@ -57,6 +74,9 @@ def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None
         parsed = parse_feed(feed, [f for _, f in current])
         verdicts = validate_feed(parsed, catalog, as_of, settings)
         summary.outcomes = reload_submissions(settings, parsed, verdicts, [sid for sid, _ in current])
+        done = {o.submission_id for o in summary.outcomes}
+        summary.skipped = [SkippedPath(f.rel_path, "touches an approved period: left as it is (chitieu unapprove "
+                                                   "reopens it)") for sid, f in current if sid not in done]
     summary.derive = derive_metrics(settings, {(unit, feed)}, as_of)
     summary.alerts = send_alerts(settings, [o.submission_id for o in summary.outcomes if o.submission_id])
     announce_outcomes(summary)

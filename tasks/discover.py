@@ -131,7 +131,8 @@ def classify_files(settings: Settings, files: list[LandedFile], skipped: list[Sk
             for r in conn.execute(sa.text(
                 "select s.unit_code, s.feed, s.sha256, min(s.submission_id) filter (where s.status <> 'duplicate')"
                 " as submission_id, array_agg(s.file_name) as names from audit.submission s"
-                " where s.sha256 = any(:shas) group by 1, 2, 3"), {"shas": sorted({f.sha256 for f in files})})
+                " where s.sha256 = any(:shas) and s.lock_released_at is null group by 1, 2, 3"),
+                {"shas": sorted({f.sha256 for f in files})})
         }
     batch: dict[tuple[str, str, str], LandedFile] = {}
     for landed in files:

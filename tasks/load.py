@@ -18,9 +18,11 @@ import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from chitieu.approval import Lock, lock_units, locked_periods
 from chitieu.config import Settings
 from chitieu.feeds import feed_spec
 from chitieu.landing import LandedFile
+from chitieu.messages_vi import period_locked_vi
 from chitieu.pg_binary import SUPPORTED_TYPES
 from chitieu.pg_binary import encode as encode_binary
 from chitieu.warehouse import get_engine, read_sql
@@ -57,10 +59,8 @@ class SubmissionOutcome:
 
 
 def _lock_units(conn: sa.Connection, feed: str, units: set[str]) -> None:
-    """Serialise loads of the same unit and feed (in sorted order, so concurrent runs cannot deadlock)."""
-    conn.execute(sa.text(
-        "select pg_advisory_xact_lock(hashtext(k.key)) from unnest(cast(:keys as text[])) with ordinality"
-        " as k(key, ord) order by k.ord"), {"keys": [f"{unit}/{feed}" for unit in sorted(units)]})
+    """Serialise loads (and approvals: chitieu.approval) of the same unit and feed."""
+    lock_units(conn, feed, units)
 
 
 def after_facts_sql(feed: str) -> str:
@@ -238,6 +238,18 @@ def _insert_checks(conn: sa.Connection, failures_by_submission: dict[int, list[C
             " :column_name, :failed_rows, :failed_row_numbers, cast(:sample as jsonb), :message, :message_vi)"), rows)
 
 
+def _insert_notes(conn: sa.Connection, notes_by_submission: dict[int, list[CheckFailure]]) -> None:
+    rows = [{"submission_id": sid, "note": n.expectation, "column_name": n.column, "row_count": len(n.rows),
+             "row_numbers": n.rows[:10_000], "sample": json.dumps(n.sample, ensure_ascii=False),
+             "message": n.message, "message_vi": n.message_vi}
+            for sid, notes in notes_by_submission.items() for n in notes]
+    if rows:
+        conn.execute(sa.text(
+            "insert into audit.submission_note (submission_id, note, column_name, row_count, row_numbers, sample,"
+            " message, message_vi) values (:submission_id, :note, :column_name, :row_count, :row_numbers,"
+            " cast(:sample as jsonb), :message, :message_vi)"), rows)
+
+
 def _message(verdict: FileVerdict) -> str | None:
     return "; ".join(f.message for f in verdict.failures)[:4000] or None
 
@@ -277,16 +289,34 @@ class _Loader:
         """Load accepted files of one batch atomically; return file index -> submission id claimed."""
         with self.engine.begin() as conn:
             _lock_units(conn, self.parsed.feed, {self.parsed.files[i].unit_code for i in batch})
+            self.refuse_locked(conn, batch)  # under the units' lock: an approval lands before or after, not during
             claimed = _insert_submissions(conn, self.parsed, batch, self.verdicts, self.carried, self.run_id,
                                           self.archives)
-            if not claimed or self.facts is None:
-                return claimed
-            facts = self.facts.filter(pa.array(np.isin(self.files, np.asarray(batch, dtype=np.int64))))
-            _copy_facts(conn, self.parsed.feed, _with_submission_ids(facts, claimed))
-            _run_script(conn, after_facts_sql(self.parsed.feed), {"ids": sorted(claimed.values()),
-                                                                   **self.carried.slice_params(claimed)})
+            accepted = {idx: sid for idx, sid in claimed.items() if self.verdicts[idx].status in _ACCEPTED}
+            if accepted and self.facts is not None:
+                facts = self.facts.filter(pa.array(np.isin(self.files, np.fromiter(accepted, dtype=np.int64))))
+                _copy_facts(conn, self.parsed.feed, _with_submission_ids(facts, accepted))
+                _run_script(conn, after_facts_sql(self.parsed.feed), {"ids": sorted(accepted.values()),
+                                                                       **self.carried.slice_params(accepted)})
             _insert_checks(conn, {sid: self.verdicts[idx].failures for idx, sid in claimed.items()})
+            _insert_notes(conn, {sid: self.verdicts[idx].notes for idx, sid in claimed.items()})
         return claimed
+
+    def refuse_locked(self, conn: sa.Connection, batch: list[int]) -> None:
+        """Turn the verdict of each accepted file of `batch` touching an approved period into a rejection
+        (period_locked), naming who approved which period and when."""
+        units = {self.parsed.files[i].unit_code for i in batch if self.verdicts[i].status in _ACCEPTED}
+        locks = locked_periods(conn, self.parsed.feed, units) if units else {}
+        for idx in batch:
+            unit_locks = locks.get(self.parsed.files[idx].unit_code)
+            if not unit_locks or self.verdicts[idx].status not in _ACCEPTED:
+                continue
+            touched = _touched_rows(conn, self.parsed, idx, set(unit_locks))
+            if touched:
+                verdict = self.verdicts[idx]
+                self.verdicts[idx] = FileVerdict("rejected", verdict.rows_total,
+                                                 [_locked_failure(touched, unit_locks), *verdict.failures],
+                                                 verdict.notes)
 
     def rejected(self, batch: list[int]) -> dict[int, int]:
         """Record rejected files (no facts) with their failed checks; file index -> submission id claimed."""
@@ -332,6 +362,50 @@ class _Loader:
             f"Cơ sở dữ liệu từ chối số liệu: {reason}")])
         for i, sid in self.rejected([idx]).items():
             outcomes[i] = _outcome(self.parsed, i, sid, self.verdicts[i], self.carried)
+
+
+def _touched_rows(conn: sa.Connection, parsed: ParsedFeed, idx: int, locked: set[str]) -> dict[str, list[int]]:
+    """Locked period -> row numbers of file `idx` touching it (see chitieu.approval for each feed's periods)."""
+    rows = parsed.rows[(parsed.rows["_file"] == idx).to_numpy()]
+    if parsed.feed == "tasks":
+        months = pd.to_datetime(rows["due_date"]).dt.strftime("%Y-%m")
+        current = pd.DataFrame(conn.execute(sa.text(
+            "select task_code, title, assigned_date, due_date, completed_date from core.current_tasks"
+            " where unit_code = :u"), {"u": parsed.files[idx].unit_code}).mappings().all(),
+            columns=["task_code", "title", "assigned_date", "due_date", "completed_date"])
+        fields = ["title", "assigned_date", "due_date", "completed_date"]
+        mine = rows[["task_code", *fields]].astype("object").assign(_row=rows["_row"].to_numpy(),
+                                                                    _month=months.to_numpy())
+        for name in ("assigned_date", "due_date", "completed_date"):
+            mine[name] = pd.to_datetime(mine[name]).dt.date
+            current[name] = pd.to_datetime(current[name]).dt.date
+        merged = mine.merge(current.astype("object"), on="task_code", how="left", suffixes=("", "_now"),
+                            indicator=True)
+        changed = merged["_merge"] == "left_only"
+        for name in fields:
+            a, b = merged[name], merged[f"{name}_now"]
+            changed |= ~((a == b) | (a.isna() & b.isna()))
+        old_month = pd.to_datetime(merged["due_date_now"]).dt.strftime("%Y-%m")
+        out: dict[str, list[int]] = {}
+        for row, month, before, hit in zip(merged["_row"], merged["_month"], old_month, changed, strict=True):
+            for period in {month, before} & locked if hit else ():
+                out.setdefault(period, []).append(int(row))
+        return out
+    column = "period" if "period" in rows else "_slice"
+    hits = rows[rows[column].isin(locked).fillna(False).to_numpy(dtype=bool)]
+    return {str(p): sorted(int(r) for r in group["_row"]) for p, group in hits.groupby(column)}
+
+
+def _locked_failure(touched: dict[str, list[int]], locks: dict[str, Lock]) -> CheckFailure:
+    held = [locks[p] for p in sorted(touched)]
+    rows = sorted({r for rs in touched.values() for r in rs})
+    sample = [{"period": lock.period, "approved_by": lock.approved_by, "approved_at": lock.approved_at.isoformat(),
+               "automatic": lock.automatic} for lock in held]
+    said = "; ".join(f"{lock.period} approved by {lock.approved_by} at {lock.approved_at.isoformat(timespec='minutes')}"
+                     for lock in held)
+    return CheckFailure("period_locked", "error", "period", rows, sample,
+                        f"period_locked: {said}; ask the approver to reopen the period (chitieu unapprove)",
+                        period_locked_vi(held))
 
 
 def _batches(sizes: dict[int, int], indices: list[int]) -> list[list[int]]:
@@ -427,13 +501,18 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
         verdict = verdicts[idx]
         with engine.begin() as conn:
             _lock_units(conn, parsed.feed, {parsed.files[idx].unit_code})
+            locks = locked_periods(conn, parsed.feed, {parsed.files[idx].unit_code})
+            if locks and _touched_rows(conn, parsed, idx, set(next(iter(locks.values())))):
+                _log.info("submission %s touches an approved period: left as it is", sid)
+                continue  # approved figures do not change behind the reviewer's back (the flow reports it)
             for statement in (f"delete from core.fact_{parsed.feed} where submission_id = :sid",
                               "delete from audit.check_result where submission_id = :sid",
+                              "delete from audit.submission_note where submission_id = :sid",
                               "delete from audit.submission_slice where submission_id = :sid"):
                 conn.execute(sa.text(statement), {"sid": sid})
             conn.execute(sa.text(
                 "update audit.submission set status = :status, rows_total = :rows_total, rows_failed = :rows_failed,"
-                " periods = :periods, message = :message, processed_at = now(),"
+                " periods = :periods, message = :message, processed_at = now(), lock_released_at = null,"
                 " version = case when :status = 'rejected' then null else version end"
                 " where submission_id = :sid"),
                 {"sid": sid, "status": verdict.status, "rows_total": verdict.rows_total,
@@ -446,6 +525,7 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
             else:
                 _run_script(conn, read_sql("load/refresh_current.sql"), {"ids": [sid]})
             _insert_checks(conn, {sid: verdict.failures})
+            _insert_notes(conn, {sid: verdict.notes})
         outcomes.append(_outcome(parsed, idx, sid, verdict, carried))
     after_large_load(engine, parsed.feed, len(parsed.rows))
     return outcomes

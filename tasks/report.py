@@ -23,7 +23,7 @@ _CORRECTIONS_SHOWN = 15
 
 _UNITS = "select unit_code, name_vi, name_en, level from mart.unit"
 _TARGETS = "select * from mart.target_attainment order by unit_code, target_code"
-_RATES = ("select metric_code, unit_code, period, scope, value from mart.metric_value"
+_RATES = ("select metric_code, unit_code, period, scope, value, is_approved from mart.metric_value"
           " where metric_code = any(:metrics) and left(period, 4) = :year order by 1, 2, 3")
 _PROJECTS = "select * from mart.disbursement_progress order by unit_code, project_code"
 _REPORTING = ("select unit_code, feed, period, due_date, received, on_time, received_at, is_due"

@@ -20,13 +20,15 @@ from chitieu.bulk_read import read_frame
 from chitieu.catalog import Catalog
 from chitieu.config import Settings
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
+from chitieu.outliers import MIN_POINTS as HISTORY_MIN_POINTS
+from chitieu.outliers import THRESHOLD as OUTLIER_THRESHOLD
+from chitieu.outliers import outlier_scores
 from chitieu.warehouse import get_engine, read_sql
 from tasks.parse import ParsedFeed
 
 __all__ = ["CheckFailure", "FileVerdict", "validate_feed"]
 
 SAMPLE_ROWS = 5
-HISTORY_LOW, HISTORY_HIGH, HISTORY_MIN_POINTS = 1 / 3, 3.0, 3
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
@@ -50,6 +52,7 @@ class FileVerdict:
     status: str                  # loaded | loaded_with_warnings | rejected
     rows_total: int
     failures: list[CheckFailure] = field(default_factory=list)
+    notes: list[CheckFailure] = field(default_factory=list)  # not failed checks: audit.submission_note
 
     @property
     def rows_failed(self) -> int:
@@ -191,23 +194,25 @@ def _days(dates: pd.Series) -> pd.Series:
     return (pd.to_datetime(dates) - pd.Timestamp("1970-01-01")).dt.days.astype("float64")
 
 
+# Measures scored against the unit's own history (chitieu.outliers), per feed: (series key, measures).
+OUTLIER_MEASURES = {
+    "dossier": (["unit_code"], ["received_total", "received_online", "resolved_total", "resolved_on_time"]),
+    "admin_ops": (["unit_code"], ["documents_issued", "conferences_in_person", "conferences_online"]),
+    "indicator": (["unit_code", "indicator_code"], ["value"]),
+}
+
+
 def _history(engine: sa.Engine, feed: str, units: list[str]) -> pd.DataFrame:
-    """Median of each unit's current values (per indicator for the indicator feed), with point counts."""
-    sql = {
-        "dossier": "select c.unit_code, null::text as indicator_code, percentile_cont(0.5) within group "
-                   "(order by f.received_total) as median, count(*) as points from core.fact_dossier f ",
-        "admin_ops": "select c.unit_code, null::text as indicator_code, percentile_cont(0.5) within group "
-                     "(order by f.documents_issued) as median, count(*) as points from core.fact_admin_ops f ",
-        "indicator": "select c.unit_code, f.indicator_code, percentile_cont(0.5) within group "
-                     "(order by f.value) as median, count(*) as points from core.fact_indicator f ",
-    }.get(feed)
-    if sql is None:
-        return pd.DataFrame(columns=["unit_code", "indicator_code", "median", "points"])
-    sql += ("join core.current_slice c on c.submission_id = f.submission_id and c.slice_key = f.slice_key "
-            "where c.unit_code = any(:units) group by 1, 2")
+    """The units' current values of the feed's scored measures, with each period's month index."""
+    keys, measures = OUTLIER_MEASURES[feed]
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(sa.text(sql), {"units": units}).mappings().all(),
-                            columns=["unit_code", "indicator_code", "median", "points"])
+        frame = pd.DataFrame(conn.execute(sa.text(read_sql(f"validate/history_{feed}.sql")),
+                                          {"units": units}).mappings().all(),
+                             columns=[*keys, "period", *measures])
+    for m in measures:
+        frame[m] = pd.to_numeric(frame[m], errors="coerce").astype("float64")
+    frame["_pidx"] = _month_index(frame["period"].astype("string"))
+    return frame
 
 
 def _previous_disbursed(engine: sa.Engine, units: list[str]) -> pd.DataFrame:
@@ -251,17 +256,14 @@ def _add_helper_columns(parsed: ParsedFeed, catalog: Catalog, engine: sa.Engine 
                           frame["period"].str.contains("Q").fillna(False).to_numpy(dtype=bool)],
                          ["year", "quarter"], "month")
         frame["_period_kind"] = pd.Series(kind, index=frame.index, dtype="string").where(frame["period"].notna())
-    measure = {"dossier": "received_total", "admin_ops": "documents_issued", "indicator": "value"}.get(feed)
-    if measure:
-        frame["_history_median"] = np.nan
+    if feed in OUTLIER_MEASURES:
+        keys, measures = OUTLIER_MEASURES[feed]
         history = _history(engine, feed, units) if engine is not None else None
-        if history is not None and not history.empty:
-            history = history[history["points"] >= HISTORY_MIN_POINTS]
-            on = ["unit_code", "indicator_code"] if feed == "indicator" else ["unit_code"]
-            merged = frame[on].merge(history[[*on, "median"]], on=on, how="left")
-            frame["_history_median"] = pd.to_numeric(merged["median"], errors="coerce").to_numpy()
-        median = frame["_history_median"].where(frame["_history_median"] > 0)
-        frame["_history_ratio"] = pd.to_numeric(frame[measure], errors="coerce").astype("float64") / median
+        if history is None:
+            history = pd.DataFrame(columns=[*keys, "_pidx", *measures])
+        scored = frame[[*keys, *measures]].assign(_pidx=frame["_period_idx"])
+        for name, column in outlier_scores(scored, history, keys, measures).items():
+            frame[name] = column.to_numpy()
     return frame
 
 
@@ -333,6 +335,26 @@ _FORMAT_VI = {
 }
 
 
+def _note_short_history(frame: pd.DataFrame, feed: str, per_file: dict[int, list[CheckFailure]]) -> None:
+    """A note per file listing the rows too new to be scored against the unit's history (no score is not a pass:
+    the reviewer is told, in mart.review_queue; the unit is not alerted)."""
+    keys, measures = OUTLIER_MEASURES[feed]
+    measure = measures[0]
+    short = (frame["_points"] < HISTORY_MIN_POINTS) & frame[measure].notna() & frame["_period_idx"].notna()
+    label = feed_spec(feed).label(measure)
+    for file_idx, group in frame[short.to_numpy(dtype=bool)].groupby("_file", sort=True):
+        rows = [int(r) for r in group["_row"]]
+        head = group.head(SAMPLE_ROWS)
+        sample = [{"row": int(row), measure: _jsonable(value), "_points": int(points)}
+                  for row, value, points in zip(head["_row"], head[measure], head["_points"], strict=True)]
+        per_file.setdefault(int(file_idx), []).append(CheckFailure(
+            "history_too_short", "info", measure, rows, sample,
+            f"history_too_short in column {measure} ({label}): {len(rows)} row(s) not scored against the unit's "
+            f"history (fewer than {HISTORY_MIN_POINTS} other periods)",
+            f"«{label}»: chưa đủ số liệu các kỳ trước (cần ít nhất {HISTORY_MIN_POINTS} kỳ) để so sánh với lịch sử "
+            "của đơn vị"))
+
+
 @task(name="validate_feed", cache_policy=NO_CACHE)
 def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
                   settings: Settings | None = None) -> dict[int, FileVerdict]:
@@ -371,7 +393,7 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
             "as_of_month_idx": as_of.year * 12 + as_of.month - 1,
             "as_of_day": float((np.datetime64(as_of, "D") - _EPOCH).astype(int)),
             "year_start_day": float((np.datetime64(dt.date(year, 1, 1), "D") - _EPOCH).astype(int)),
-            "history_low": HISTORY_LOW, "history_high": HISTORY_HIGH,
+            "outlier_threshold": OUTLIER_THRESHOLD,
         }
         for expectation, failing in _run_suite(parsed.feed, frame, parameters):
             meta = expectation["meta"]
@@ -381,6 +403,9 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
                 per_file.setdefault(file_idx, []).append(CheckFailure(
                     meta["check"], severity, meta["column"], rows, sample,
                     _describe(meta["check"], meta["column"], len(rows), rows, label), meta["message_vi"]))
+    notes: dict[int, list[CheckFailure]] = {}
+    if len(frame) and parsed.feed in OUTLIER_MEASURES:
+        _note_short_history(frame, parsed.feed, notes)
     counts = frame.groupby("_file").size() if len(frame) else pd.Series(dtype=int)
     for idx in range(len(parsed.files)):
         if idx in verdicts:
@@ -388,5 +413,5 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
         failures = per_file.get(idx, [])
         status = ("rejected" if any(f.severity == "error" for f in failures)
                   else "loaded_with_warnings" if failures else "loaded")
-        verdicts[idx] = FileVerdict(status, int(counts.get(idx, 0)), failures)
+        verdicts[idx] = FileVerdict(status, int(counts.get(idx, 0)), failures, notes.get(idx, []))
     return verdicts

@@ -104,8 +104,10 @@ def _band(value: float | None, target: dict | None) -> str:
 
 
 def rate_heatmap(metrics: list[str], units: list[tuple[str, str]], months: list[str],
-                 values: dict[tuple[str, str, str], float], targets: list[dict], province: str) -> str:
-    """Unit x month grid per metric, each cell coloured against the unit's reference target."""
+                 values: dict[tuple[str, str, str], float], targets: list[dict], province: str,
+                 approved: frozenset[tuple[str, str, str]] = frozenset()) -> str:
+    """Unit x month grid per metric, each cell coloured against the unit's reference target; a value resting on
+    approved periods only (mart.metric_value.is_approved) carries a tick."""
     with matplotlib.rc_context(_RC):
         fig = _figure(14, 0.25 * len(units) + 1.3)
         axes = fig.subplots(1, len(metrics), sharey=True)
@@ -119,7 +121,9 @@ def rate_heatmap(metrics: list[str], units: list[tuple[str, str]], months: list[
                     value = values.get((metric, code, month))
                     cells.append(_BANDS.index(_band(value, target)))
                     if value is not None:
-                        ax.text(col, row, f"{value:.1f}".replace(".", ","), ha="center", va="center", fontsize=6.5,
+                        tick = "✓" if (metric, code, month) in approved else ""
+                        ax.text(col, row, f"{value:.1f}".replace(".", ",") + tick, ha="center", va="center",
+                                fontsize=6.5,
                                 color=INK, fontweight="bold" if code == province else "normal")
                 grid.append(cells)
             # vector cells (pcolormesh), not a raster image: the SVG stays text and shapes only

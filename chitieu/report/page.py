@@ -241,11 +241,15 @@ def _rates(data: ReportData) -> str:
     metrics = [m for m in RATE_METRICS if any(r["metric_code"] == m for r in data.rates)]
     targets = [t for t in data.targets if t["year"] == data.year]  # the rates shown are the report year's
     trend = charts.rate_trends(metrics, months, series, targets, names, data.province)
-    grid = charts.rate_heatmap(metrics, [(c, names[c]) for c in codes], months, values, targets, data.province)
+    approved = frozenset((r["metric_code"], r["unit_code"], r["period"]) for r in data.rates
+                         if r["scope"] == "month" and r.get("is_approved"))
+    grid = charts.rate_heatmap(metrics, [(c, names[c]) for c in codes], months, values, targets, data.province,
+                               approved)
     legend = ('<p class="legend"><span class="sw met"></span>meets the target <span class="sw close"></span>'
               'within 5 points <span class="sw below"></span>further below <span class="sw none"></span>no data. '
               "A unit is compared with its own target for the metric, else the province's, else the "
-              "strictest target set for that metric (here the service centre's).</p>")
+              "strictest target set for that metric (here the service centre's). ✓ approved: the unit's month "
+              f"is approved and locked (đã phê duyệt; {len(approved)} of {len(values)} figures).</p>")
     return _section("rates", "Dossier service rates by unit and month", "Tỷ lệ hồ sơ trực tuyến, đúng hạn, hài lòng",
                     f"<h3>Year to date against the targets</h3>{trend}"
                     f"<h3>Each unit, month by month</h3>{legend}{grid}")

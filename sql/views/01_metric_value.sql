@@ -12,7 +12,11 @@ metric_value as (
     join core.metric_definition d using (metric_code)
     where not d.is_stock or mv.period = least((select as_of_period from state), left(mv.period, 4) || '-12')
 )
-select * from metric_value;
+select mv.*, coalesce(a.is_approved, false) as is_approved
+from metric_value mv
+left join mart.metric_approval a using (metric_code, unit_code, period, scope);
+comment on column mart.metric_value.is_approved is
+  'true when the value rests on approved periods only (mart.metric_approval says how; the province: every unit)';
 comment on view mart.metric_value is
   'One row per derived metric, unit (the unit of level province = the province roll-up), month (YYYY-MM) and scope: month, or ytd (year to date, calendar year). Value = 100 x numerator / denominator (document_reduction_rate: 100 x (1 - numerator / denominator)); ratios of sums, NULL when the denominator is 0. The province''s month row adds the units that reported that month; its ytd row adds every unit''s months of the year up to that month. Stocks (task_on_time_rate, disbursement_rate) carry scope ytd and the as-of month as period (December for earlier years). Built from current data only.';
 comment on column mart.metric_value.metric_code is 'Metric code (mart.metric names it), e.g. online_dossier_rate.';
