@@ -11,6 +11,7 @@ the data rows under them can be added up and compared once typed (tasks/validate
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -274,8 +275,18 @@ def _cell(cells: list, positions: dict[str, int], column: str):
     return cells[i] if i is not None and i < len(cells) else None
 
 
+_DATE_TEXT = re.compile(r"^\s*(?:[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})")
+
+
+def _is_figure(cell) -> bool:
+    """A number, a date, or text that reads as one (`1.795`, `62,5%`, `31/05/2026`): not words."""
+    if isinstance(cell, (dt.date, dt.datetime)):
+        return True
+    return _is_number(cell) or (isinstance(cell, str) and _DATE_TEXT.match(cell) is not None)
+
+
 def _has_figures(cells: list, positions: dict[str, int], columns: list[str]) -> bool:
-    return any(not _empty(_cell(cells, positions, c)) for c in columns)
+    return any(_is_figure(_cell(cells, positions, c)) for c in columns)
 
 
 def _figures(cells: list, hits: dict[int, str], spec: FeedSpec) -> bool:
