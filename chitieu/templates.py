@@ -31,6 +31,8 @@ SET_ASIDE_REASONS = {
     "column_numbers": ("row of column numbers", "dòng đánh số cột"),
     "section": ("section heading (text without figures)", "dòng tên mục/phần (chữ, không có số liệu)"),
     "total": ("total or subtotal row", "dòng tổng cộng / cộng"),
+    "unfilled": ("row of the form left unfilled (only its pre-filled unit, period or indicator)",
+                 "dòng của biểu mẫu chưa điền (chỉ có mã đơn vị, kỳ hoặc mã chỉ tiêu điền sẵn)"),
     "below_table": ("below the table (signature block, place and date, notes)",
                     "phần dưới bảng (chữ ký, địa danh và ngày tháng, ghi chú)"),
 }
@@ -47,6 +49,7 @@ _PLACE_DATE = re.compile(r"ngay\W*[0-9.…_ ]*\W*thang\W*[0-9.…_ ]*\W*nam")
 # Cells that open the block below the table (folded: no diacritics, no case, no spacing).
 _BELOW = ("nguoilapbieu", "nguoilap", "thutruong", "ketoantruong", "lanhdao", "giamdoc", "chutich", "xacnhan",
           "noinhan", "ghichu", "kyghiro", "kytenvadongdau", "kydongdau", "tmuybannhandan", "tmubnd")
+_PREFILLED = ("unit_code", "period", "indicator_code")    # what a blank form row of chitieu.forms holds
 _GROUP_WORDS = {"hoanthanh": "hoàn thành", "chuyentiep": "chuyển tiếp", "khoicongmoi": "khởi công mới",
                 "chuanbidautu": "chuẩn bị đầu tư"}
 
@@ -242,6 +245,10 @@ def find_table(grid: list[tuple[int, list]], spec: FeedSpec, lookup: dict[str, s
         code = _cell(cells, positions, "unit_code")
         has_code = isinstance(code, str) and _CODE.match(code.strip()) is not None and not _ROMAN.match(code.strip())
         figures = _has_figures(cells, positions, figure_columns)
+        if has_code and not figures and all(_empty(_cell(cells, positions, c)) for c in positions
+                                            if c not in _PREFILLED):
+            table.set_aside.append(SetAside(number, "unfilled", _row_text(cells)))
+            continue
         if not has_code and (not figures or (text is not None and _SECTION.match(text))):
             table.set_aside.append(SetAside(number, "section", _row_text(cells)))
             named = _group_named(_row_text(cells))
