@@ -107,8 +107,8 @@ def test_template_command_writes_the_form(env, tmp_path):
     assert result.exit_code == 0, result.output
     sheet = openpyxl.load_workbook(out).active
     rows = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
-    assert rows[4][:3] == ("STT", "Mã đơn vị", "Kỳ báo cáo")
-    assert rows[5][:3] == ("(1)", "(2)", "(3)")
+    assert rows[4][:3] == ["STT", "Mã đơn vị", "Kỳ báo cáo"]
+    assert rows[5][:3] == ["(1)", "(2)", "(3)"]
     assert rows[6][1] == UNIT and rows[6][2] == dt.date.today().strftime("%Y-%m")
     assert any(row[1] == "Tổng cộng" for row in rows)
     assert any("Người lập biểu" in [c for c in row if c] for row in rows)
