@@ -244,6 +244,30 @@ def warehouse(reader: bool = typer.Option(False, "--reader", help="URL of the re
     typer.echo(_guard(_url))
 
 
+@app.command()
+def template(feed: str = typer.Option(..., "--feed", help="Feed: dossier, disbursement, tasks, admin_ops, indicator."),
+             unit: str = typer.Option(None, "--unit", help="Unit code to pre-fill (a unit of the catalog)."),
+             fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv."),
+             period: str = typer.Option(None, "--period", help="Period to pre-fill (default: the next one)."),
+             out: Path = typer.Option(None, "--out", help="File to write (default <feed>[_<unit>].<format>).")) -> None:
+    """Write the feed's official report form, which chitieu reads back as is."""
+    from chitieu.catalog import read_catalog
+    from chitieu.config import FEEDS, load_settings
+    from chitieu.forms import FORM_FORMATS, render_form
+
+    if feed not in FEEDS:
+        raise typer.BadParameter(f"{feed!r} is not a feed (expected one of {', '.join(FEEDS)})", param_hint="--feed")
+    if fmt not in FORM_FORMATS:
+        raise typer.BadParameter(f"{fmt!r}: expected {' or '.join(FORM_FORMATS)}", param_hint="--format")
+    try:
+        data = render_form(read_catalog(load_settings().catalog_dir), feed, unit_code=unit, fmt=fmt, period=period)
+    except ChitieuError as exc:
+        _fail(exc)
+    target = out or Path(f"{feed}{'_' + unit if unit else ''}.{fmt}")
+    target.write_bytes(data)
+    typer.echo(str(target))
+
+
 app.add_typer(prefect_local.cli, name="prefect-server")
 
 

@@ -56,8 +56,9 @@ class FileRejected(FeedError):
     """The whole file is unreadable (encoding, shape, empty); names the file and, if known, row/column."""
 
     def __init__(self, file: str, problem: str, *, row: int | None = None, column: str | None = None,
-                 check: str = "file_readable"):
+                 check: str = "file_readable", problem_vi: str | None = None):
         self.file, self.problem, self.row, self.column, self.check = file, problem, row, column, check
+        self.problem_vi = problem_vi  # the unit's words, when more precise than chitieu.messages_vi's for `check`
         where = file + (f", row {row}" if row is not None else "") + (f", column {column}" if column else "")
         super().__init__(f"{where}: {problem}")
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from chitieu.packs import has_member, read_member
 
-__all__ = ["MAX_FILE_BYTES", "LandedFile", "SkippedPath"]
+__all__ = ["ACCEPTED_EXTENSIONS", "MAX_FILE_BYTES", "LandedFile", "SkippedPath"]
 
 MAX_FILE_BYTES = 150 * 1024 * 1024  # larger files are refused (parse) and not archived
+# CONTRACT.md section 2; any other file in a unit's feed folder is a rejected submission (check file_format)
+ACCEPTED_EXTENSIONS = (".csv", ".txt", ".xlsx", ".xls", ".ods", ".json")
 
 
 @dataclass(frozen=True)

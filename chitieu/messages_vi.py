@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
 
-__all__ = ["Message", "describe_check", "format_value", "period_locked_vi", "period_vi", "problem_message",
-           "reminder_message",
+__all__ = ["Message", "describe_check", "file_problem_vi", "format_value", "period_locked_vi", "period_vi",
+           "problem_message", "reminder_message",
            "resolved_message"]
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -28,6 +28,7 @@ _HELPER_LABELS = {
     "_min_value": "Mức tối thiểu của chỉ tiêu",
     "_max_value": "Mức tối đa của chỉ tiêu",
     "_expected_kind": "Chu kỳ của chỉ tiêu",
+    "_sum_of_rows": "Cộng các dòng số liệu",
 }
 # Columns of an outlier's sample (tasks/validate.py, chitieu/outliers.py), by prefix (one per scored measure).
 _SCORE_LABELS = {
@@ -54,7 +55,10 @@ _FORMAT_VI = {
 
 # Whole-file failures (tasks/parse.py FileRejected.check, tasks/load.py load_failed).
 _FILE_VI = {
-    "file_encoding": "Tệp không phải văn bản mã hóa UTF-8; hãy lưu lại dưới dạng «CSV UTF-8»",
+    "file_encoding": ("Tệp không phải văn bản mã hóa UTF-8; hãy lưu lại dưới dạng «CSV UTF-8» "
+                      "(hoặc «Unicode Text», .txt)"),
+    "file_format": ("Định dạng tệp không được chấp nhận; đề nghị gửi tệp .xlsx, .xls, .ods (bảng tính), .csv (UTF-8), "
+                    ".txt (Unicode Text, phân cách bằng tab hoặc dấu «;») hoặc .json"),
     "file_structure": "Cấu trúc tệp không hợp lệ (tệp hỏng, sai định dạng hoặc có dòng bị thiếu/thừa ô)",
     "file_not_empty": "Tệp rỗng",
     "file_has_rows": "Tệp có dòng tiêu đề nhưng không có dòng số liệu nào",
@@ -196,7 +200,9 @@ def describe_check(feed: str, check: str, column: str | None, sample: Sequence[M
     if check in _FORMAT_VI:
         return f"Cột {label}: giá trị {_FORMAT_VI[check]}"
     if check == "column_present":
-        return f"Thiếu cột bắt buộc {label}" if column else "Không tìm thấy dòng tiêu đề trong 10 dòng đầu của tệp"
+        return f"Thiếu cột bắt buộc {label}" if column else "Không tìm thấy dòng tên cột trong 20 dòng đầu của tệp"
+    if check == "total_mismatch":
+        return f"Dòng tổng cộng không khớp với cộng các dòng số liệu ở cột {label}"
     if check in _FILE_VI:
         return _FILE_VI[check] + (f" (cột {label})" if column else "")
     return f"Kiểm tra «{check}» không đạt" + (f" ở cột {label}" if column else "")
@@ -247,10 +253,23 @@ def _check_block(n: int, feed: str, check: Mapping) -> list[str]:
         lines.append(f"{detail}Số dòng không đạt: {check.get('failed_rows') or len(sample)}. Ví dụ:")
         lines += _sample_lines(feed, sample, column)
     elif check["expectation"] in _FILE_VI or check["expectation"] == "column_present":
-        lines.append(f"{detail}Chi tiết kỹ thuật: {check.get('message') or check['expectation']}")
+        said = check.get("message_vi") or describe_check(feed, check["expectation"], column)
+        lines.append(f"{detail}Chi tiết: {said}")
     elif column:
         lines.append(detail.rstrip())
     return lines
+
+
+def file_problem_vi(feed: str, check: str, row: int | None = None, column: str | None = None,
+                    problem_vi: str | None = None) -> str:
+    """Why a whole file was rejected, in Vietnamese only, with its row (line) and column where known."""
+    text = problem_vi or describe_check(feed, check, column)
+    where = []
+    if row is not None:
+        where.append(f"dòng {row}")
+    if column and not problem_vi and check != "column_present":
+        where.append(f"cột «{_label(feed, column)}»")
+    return text + (f" ({', '.join(where)})" if where else "")
 
 
 # --- messages -------------------------------------------------------------------------------

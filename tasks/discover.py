@@ -19,8 +19,6 @@ from chitieu.warehouse import get_engine, read_sql
 
 __all__ = ["Discovery", "classify_files", "discover_files", "landed_fingerprints"]
 
-EXTENSIONS = (".csv", ".xlsx", ".json")
-
 
 @dataclass
 class Discovery:
@@ -99,8 +97,10 @@ def discover_files(inbox: Path, unit_codes: list[str],
                     skipped.append(SkippedPath(rel, "nested folder: files must sit directly in the feed folder"))
                 elif not entry.is_file(follow_symlinks=False):
                     skipped.append(SkippedPath(rel, "not a regular file"))
-                elif os.path.splitext(entry.name)[1].lower() not in EXTENSIONS or entry.name.startswith(("~$", ".")):
-                    skipped.append(SkippedPath(rel, f"unknown extension (expected {', '.join(EXTENSIONS)})"))
+                elif entry.name.startswith(("~$", ".")):
+                    # hidden files and office lock files are not submissions; any other file is one, and a file of
+                    # another format is rejected (file_format) so that its unit hears which formats to use
+                    skipped.append(SkippedPath(rel, "hidden or temporary file (name starts with '.' or '~$')"))
                 else:
                     # no level of <root>/<unit>/<feed>/<file> is a symlink, so the path cannot leave the inbox
                     try:

@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-import re
-import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from chitieu.errors import FileRejected
 from chitieu.feeds import FeedSpec, feed_spec, normalize_header
-from chitieu.landing import MAX_FILE_BYTES, LandedFile
+from chitieu.landing import ACCEPTED_EXTENSIONS, MAX_FILE_BYTES, LandedFile
+from chitieu.spreadsheets import SPREADSHEET_EXTENSIONS, read_sheet
+from chitieu.templates import FIGURE_TYPES, HEADER_SEARCH_ROWS, SetAside, Table, TotalRow, find_table, header_hits
 from chitieu.values import PARSERS
 
 __all__ = ["ParsedFeed", "parse_feed", "read_contents", "read_file"]
 
-MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
-MAX_XLSX_CELLS = 10_000_000  # cells of the first sheet as read (rows padded to the widest so far)
 MAX_TEXT_CHARS = 2000
-HEADER_SEARCH_ROWS = 10
 
 
 @dataclass
@@ -38,14 +37,26 @@ class ParsedFeed:
     rows: pd.DataFrame                     # canonical columns + _file (index into files) + _row
     cell_errors: pd.DataFrame              # _file, _row, column, value, check
     rejected: dict[int, FileRejected] = field(default_factory=dict)
+    set_aside: dict[int, list[SetAside]] = field(default_factory=dict)  # template rows that are not data, per file
+    totals: dict[int, list[TotalRow]] = field(default_factory=dict)     # total rows (cells typed), per file
 
 
 # --- reading one file into raw cells ------------------------------------------------------
 
 
-def _decode(data: bytes, name: str) -> str:
+TEXT_EXTENSIONS = (".csv", ".txt")
+_SEPARATORS = {".csv": (",", ";"), ".txt": ("\t", ";", ",")}  # on a tie, the first
+
+
+def _decode(data: bytes, name: str, extension: str = ".csv") -> str:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise FileRejected(name, "file is UTF-16 encoded; save it as UTF-8 CSV", check="file_encoding")
+        if extension == ".txt":  # Excel's "Unicode text"
+            try:
+                return data.decode("utf-16")
+            except UnicodeDecodeError:
+                raise FileRejected(name, "not valid UTF-16 text", check="file_encoding") from None
+        raise FileRejected(name, "file is UTF-16 encoded; save it as UTF-8 CSV (or as Unicode text, .txt)",
+                           check="file_encoding")
     if b"\x00" in data[:4096]:
         raise FileRejected(name, "file contains binary data, not text", check="file_encoding")
     try:
@@ -56,81 +67,41 @@ def _decode(data: bytes, name: str) -> str:
                                  "save it as UTF-8 CSV", row=line, check="file_encoding") from None
 
 
-def _csv_text(data: bytes, name: str) -> tuple[str, str, list[str]]:
-    """Decoded text, separator (`;` or `,`, whichever the header line has more of) and header fields."""
-    text = _decode(data, name)
-    first_line = text.split("\n", 1)[0]
-    sep = ";" if first_line.count(";") > first_line.count(",") else ","
-    header = next(csv.reader([first_line], delimiter=sep), [])
-    return text, sep, header
+def _separator(text: str, extension: str, lookup: dict[str, str]) -> str:
+    """The separator that makes a header row appear among the first rows (then: the most used on line 1)."""
+    head = text[:65536]
+    first_line = head.split("\n", 1)[0]
+
+    def score(sep: str) -> tuple[int, int]:
+        rows = itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=sep), HEADER_SEARCH_ROWS)
+        try:
+            hits = max((len(header_hits(row, lookup)) for row in rows), default=0)
+        except csv.Error:
+            hits = 0
+        return hits, first_line.count(sep)
+
+    return max(_SEPARATORS.get(extension, _SEPARATORS[".csv"]), key=score)
 
 
-def _read_csv(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
-    text, sep, header = _csv_text(data, name)
-    _check_field_counts(text, sep, len(header), name)
+def _text_grid(data: bytes, name: str, extension: str, lookup: dict[str, str]) -> tuple[list, str]:
+    """(line number where each record starts, fields) of a CSV or tab/`;` text file, and its separator."""
+    text = _decode(data, name, extension)
+    sep = _separator(text, extension, lookup)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    grid, line = [], 1
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                            header=0, index_col=False, skip_blank_lines=True, engine="c")
-    except pd.errors.ParserError as exc:
-        raise FileRejected(name, f"malformed CSV: {exc}".rstrip("\n"), check="file_structure") from None
-    except pd.errors.EmptyDataError:
-        raise FileRejected(name, "file is empty", check="file_not_empty") from None
-    frame.columns = header if len(header) == frame.shape[1] else frame.columns
-    return list(frame.columns), frame, 2
+        for fields in reader:
+            grid.append((line, fields))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise FileRejected(name, f"malformed CSV: {exc}", row=line, check="file_structure") from None
+    return grid, sep
 
 
 def _field_count_error(name: str, fields: int, expected: int, line: int) -> FileRejected:
     hint = "truncated row?" if fields < expected else "unquoted separator in a value?"
     return FileRejected(name, f"row has {fields} fields where the header has {expected} ({hint})",
                         row=line, check="file_structure")
-
-
-def _check_field_counts(text: str, sep: str, expected: int, name: str) -> None:
-    """Refuse a row with fewer fields than the header (pandas would silently pad it)."""
-    lines = pd.Series(text.splitlines())
-    if '"' in text:
-        counts = pd.Series([len(r) - 1 for r in csv.reader(lines, delimiter=sep)])
-    else:
-        counts = lines.str.count(sep)
-    blank = lines.str.strip() == ""
-    wrong = (counts != expected - 1) & ~blank
-    wrong.iloc[0] = False
-    if wrong.any():
-        line = int(wrong.to_numpy().nonzero()[0][0])
-        raise _field_count_error(name, int(counts.iloc[line]) + 1, expected, line + 1)
-
-
-# Quotes and line breaks other than \n and \r\n need the full CSV reader (pandas) and the guard above.
-_NEEDS_FULL_READER = re.compile('["\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]')
-
-
-def _split_csv(text: str, sep: str, name: str) -> tuple[list[str], list[list[str]]] | None:
-    """Header and data rows of a plain CSV by splitting lines and fields, exactly as the full reader and its
-    field-count guard would read it (lines of only spaces and tabs are skipped; a row with the wrong number of
-    fields is refused with its line number); None when the text needs the full reader."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    if _NEEDS_FULL_READER.search(text):
-        return None
-    lines = text.split("\n")
-    if not lines[0].strip(" \t"):
-        return None
-    header = lines[0].split(sep)
-    width = len(header)
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):  # physical line numbers, as the guard reports them
-        fields = line.split(sep)
-        if len(fields) == width and width > 1:
-            rows.append(fields)
-        elif not line.strip(" \t"):
-            continue                                  # a blank line: skipped
-        elif not line.strip():
-            return None                               # blank to the guard but a row to pandas: let them decide
-        elif len(fields) != width:
-            raise _field_count_error(name, len(fields), width, number)
-        else:
-            rows.append(fields)
-    return header, rows
 
 
 def _read_json(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
@@ -158,69 +129,11 @@ def _read_json(data: bytes, name: str) -> tuple[list[str], pd.DataFrame, int]:
     return [str(c) for c in frame.columns], frame, 1
 
 
-def _sheet_rows(book, name: str) -> list[tuple]:
-    """The first sheet's rows as stored. Its declared <dimension> is ignored (a forged one pads every row to
-    16,384 cells and a million rows); past MAX_XLSX_CELLS the sheet is refused; a sheet openpyxl cannot read
-    (broken XML, entity bombs, impossible cell references or values) is a rejected file, not a crash."""
-    try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()
-        rows, cells, widest = [], 0, 1
-        for row in sheet.iter_rows(values_only=True):
-            widest = max(widest, len(row))
-            cells += widest
-            if cells > MAX_XLSX_CELLS:
-                raise FileRejected(name, f"the first sheet holds more than {MAX_XLSX_CELLS:,} cells; refusing to "
-                                         "read it (split it, or send CSV)", check="file_size")
-            rows.append(row)
-        return rows
-    except FileRejected:
-        raise
-    except Exception as exc:  # openpyxl and the XML parser raise many types for hostile sheets
-        raise FileRejected(name, f"cannot read the first sheet: {type(exc).__name__}", check="file_structure") \
-            from None
-
-
-def _read_xlsx(data: bytes, name: str, lookup: dict[str, str]) -> tuple[list[str], pd.DataFrame, int]:
-    import openpyxl  # imported lazily: only Excel files need it
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise FileRejected(name, "not a valid .xlsx workbook (not a zip archive)", check="file_structure") from None
-    if expanded > MAX_XLSX_UNCOMPRESSED:
-        raise FileRejected(name, f"workbook expands to {expanded // 2**20} MB; refusing to open it",
-                           check="file_size")
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for corrupt workbooks
-        raise FileRejected(name, f"cannot open workbook: {type(exc).__name__}", check="file_structure") from None
-    try:
-        rows = _sheet_rows(book, name)
-    finally:
-        book.close()
-    header_at = None
-    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        hits = sum(1 for cell in row if cell is not None and normalize_header(cell) in lookup)
-        if hits >= 2:
-            header_at = i
-            break
-    if header_at is None:
-        raise FileRejected(name, f"no header row found in the first {HEADER_SEARCH_ROWS} rows of the first sheet",
-                           check="column_present")
-    header = ["" if c is None else str(c) for c in rows[header_at]]
-    body = [list(r[: len(header)]) + [None] * (len(header) - len(r)) for r in rows[header_at + 1:]]
-    frame = pd.DataFrame(body, columns=range(len(header)), dtype=object)
-    frame.columns = header
-    frame.index = range(header_at + 2, header_at + 2 + len(frame))  # sheet row numbers
-    empty = frame.map(lambda v: v is None or (isinstance(v, str) and not v.strip())).all(axis=1)
-    frame = frame[~empty]
-    return header, frame, None
-
-
 def _read_bytes(landed: LandedFile) -> bytes:
     name = landed.rel_path
+    if landed.extension not in ACCEPTED_EXTENSIONS:
+        raise FileRejected(name, f"files of type {landed.extension or '(no extension)'} are not accepted "
+                                 f"(send {', '.join(ACCEPTED_EXTENSIONS)})", check="file_format")
     if landed.size_bytes > MAX_FILE_BYTES:
         raise FileRejected(name, f"file is {landed.size_bytes // 2**20} MB, over the "
                                  f"{MAX_FILE_BYTES // 2**20} MB limit; split it", check="file_size")
@@ -252,27 +165,6 @@ def _map_header(header: list[str], spec: FeedSpec, lookup: dict[str, str], name:
     return positions
 
 
-def _read_frame(landed: LandedFile, data: bytes, spec: FeedSpec, lookup: dict[str, str],
-                folded: dict[str, str]) -> pd.DataFrame:
-    """Any file through the general readers: raw cells under canonical names, indexed by row number."""
-    name = landed.rel_path
-    if landed.extension == ".csv":
-        header, frame, first_row = _read_csv(data, name)
-    elif landed.extension == ".json":
-        header, frame, first_row = _read_json(data, name)
-    else:
-        header, frame, first_row = _read_xlsx(data, name, lookup)
-    if first_row is not None:
-        frame.index = range(first_row, first_row + len(frame))
-    positions = _map_header(header, spec, lookup, name, folded)
-    if frame.empty:
-        raise FileRejected(name, "file has a header but no data rows", check="file_has_rows")
-    out = pd.DataFrame(index=frame.index)
-    for col in spec.names:
-        out[col] = frame.iloc[:, positions[col]].to_numpy() if col in positions else None
-    return out
-
-
 def read_file(landed: LandedFile, spec: FeedSpec) -> pd.DataFrame:
     """Raw cells of one file under canonical column names, indexed by the file's own row numbers."""
     cells = _read_cells(landed, spec, spec.header_lookup, {})
@@ -281,33 +173,62 @@ def read_file(landed: LandedFile, spec: FeedSpec) -> pd.DataFrame:
 
 @dataclass
 class _Cells:
-    """One file's raw cells: canonical column -> its cells (absent columns are missing), with row numbers."""
+    """One file's raw cells: canonical column -> its cells (absent columns are missing), with row numbers, and the
+    template rows set aside (chitieu.templates)."""
 
     row_numbers: list[int] | range
     columns: dict[str, list]
-    is_text: bool                      # every cell is a string (a plain CSV)
+    set_aside: list[SetAside] = field(default_factory=list)
+    totals: list[TotalRow] = field(default_factory=list)
 
     def column(self, name: str) -> list:
         return self.columns.get(name) or [None] * len(self.row_numbers)
 
 
+def _table_cells(table: Table, name: str, width: int | None) -> _Cells:
+    """A recognised table's data rows as columns; `width`: the header's field count, which every data row of a
+    text file must have (a row with fewer or more fields is refused with its line number)."""
+    if not table.rows:
+        raise FileRejected(name, "file has a header but no data rows", check="file_has_rows")
+    if width is not None:
+        for number, fields in table.rows:
+            if len(fields) != width:
+                raise _field_count_error(name, len(fields), width, number)
+    columns = {}
+    for column, i in table.positions.items():
+        columns[column] = [cells[i] if i < len(cells) else None for _, cells in table.rows]
+    if table.filled_groups and "project_group" in columns:
+        groups = columns["project_group"]
+        for k, (number, _) in enumerate(table.rows):
+            if number in table.filled_groups:
+                groups[k] = table.filled_groups[number]
+    return _Cells([number for number, _ in table.rows], columns, table.set_aside, table.totals)
+
+
 def _read_cells(landed: LandedFile, spec: FeedSpec, lookup: dict[str, str], folded: dict[str, str],
                 data: bytes | None = None) -> _Cells:
-    """One file through the per-file readers (any format, any CSV)."""
+    """One file through the per-file readers: any format, any layout (templates recognised)."""
     data = _read_bytes(landed) if data is None else data
-    name = landed.rel_path
-    if landed.extension == ".csv":
-        text, sep, header = _csv_text(data, name)
-        split = _split_csv(text, sep, name)
-        if split is not None and len(split[0]) == len(header):
-            header, rows = split
-            positions = _map_header(header, spec, lookup, name, folded)
-            if not rows:
-                raise FileRejected(name, "file has a header but no data rows", check="file_has_rows")
-            by_position = list(zip(*rows, strict=True))
-            return _Cells(range(2, 2 + len(rows)), {c: by_position[i] for c, i in positions.items()}, True)
-    frame = _read_frame(landed, data, spec, lookup, folded)
-    return _Cells(list(frame.index), {c: frame[c].tolist() for c in spec.names}, False)
+    name, extension = landed.rel_path, landed.extension
+    if extension == ".json":
+        header, frame, first_row = _read_json(data, name)
+        positions = _map_header(header, spec, lookup, name, folded)
+        if frame.empty:
+            raise FileRejected(name, "file has a header but no data rows", check="file_has_rows")
+        rows = range(first_row, first_row + len(frame))
+        return _Cells(rows, {c: frame.iloc[:, i].tolist() for c, i in positions.items()})
+    if extension in TEXT_EXTENSIONS:
+        grid, _ = _text_grid(data, name, extension, lookup)
+        table = find_table(grid, spec, lookup, name)
+        return _table_cells(table, name, len(grid_row(grid, table.header_row)))
+    if extension in SPREADSHEET_EXTENSIONS:
+        return _table_cells(find_table(read_sheet(data, name, extension), spec, lookup, name), name, None)
+    raise FileRejected(name, f"files of type {extension or '(none)'} are not accepted", check="file_format")
+
+
+def grid_row(grid: list, number: int) -> list:
+    """The cells of the grid row with that row number."""
+    return next(cells for n, cells in grid if n == number)
 
 
 # --- typing all files of a feed at once -----------------------------------------------------
@@ -429,6 +350,8 @@ def _plain_csv(data: bytes, spec: FeedSpec, lookup: dict[str, str], name: str,
         positions = _map_header(header, spec, lookup, name, folded)
     except FileRejected:
         return None
+    if len(positions) != len(header):
+        return None                      # a column the feed does not know (`STT`...): a template, read per file
     count = data.count(b"\n", end + 1) + (0 if data.endswith(b"\n") else 1)
     layout = (sep, len(header), tuple(positions.get(n, -1) for n in spec.names))
     return layout, memoryview(data)[end + 1:], count
@@ -469,11 +392,43 @@ def _read_plain(group: _PlainGroup, plains: list[_Plain], spec: FeedSpec) -> tup
     del data
     if invalid or table.num_rows != sum(p.rows for p in plains):
         return _retry_without(group, plains, [p for p in plains if _wrong_rows(p, group.layout)], spec)
+    suspect = _template_like(table, spec, positions)
+    if suspect is not None:
+        counts = np.cumsum([p.rows for p in plains])
+        files = set(np.searchsorted(counts, suspect, side="right").tolist())
+        return _retry_without(group, plains, [p for k, p in enumerate(plains) if k in files], spec)
     columns = {}
     for name, position in zip(spec.names, positions, strict=True):
         columns[name] = table.column(position) if position >= 0 else pa.chunked_array(
             [pa.nulls(table.num_rows, pa.string())])
     return pa.table(columns), []
+
+
+_CODE_LIKE = r"^[A-Za-z0-9_]{2,32}$"
+_TOTAL_LIKE = r"(?i)^\s*(?:[0-9IVXLC]{1,6}\s*[.)]?\s*)?(?:t[oổ]ng|c[oộ]ng)"
+
+
+def _template_like(table: pa.Table, spec: FeedSpec, positions: tuple[int, ...]) -> np.ndarray | None:
+    """Positions of rows that may be template rows (no unit code, no figures, a total's label in the first column):
+    their files go the per-file way, where chitieu.templates decides. None when there is none."""
+    def column(name: str) -> pa.ChunkedArray:
+        return table.column(positions[spec.names.index(name)])
+
+    code = column("unit_code")
+    suspect = pc.invert(pc.match_substring_regex(code, _CODE_LIKE))
+    suspect = pc.or_(suspect, pc.match_substring_regex(code, r"^[IVXLC]+$"))
+    figures = [column(c.name) for c in spec.columns
+               if c.type in FIGURE_TYPES and positions[spec.names.index(c.name)] >= 0]
+    blank = None
+    for cells in figures:
+        empty = pc.equal(pc.utf8_trim_whitespace(cells), "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if blank is not None:
+        suspect = pc.or_(suspect, blank)
+    suspect = pc.or_(suspect, pc.match_substring_regex(table.column(0), _TOTAL_LIKE))
+    if not pc.any(suspect).as_py():
+        return None
+    return np.flatnonzero(suspect.to_numpy(zero_copy_only=False))
 
 
 def _retry_without(group: _PlainGroup, plains: list[_Plain], bad: list[_Plain],
@@ -611,9 +566,16 @@ def parse_feed(feed: str, files: list[LandedFile], contents: list[bytes | FileRe
             columns.add_table([p for p in group.files if id(p) not in other_ids], table)
         per_file += [(p.idx, None) for p in others]
         del group, table
+    set_aside: dict[int, list[SetAside]] = {}
+    totals: dict[int, list[TotalRow]] = {}
     for idx, data in sorted(per_file, key=lambda item: item[0]):
         try:
-            columns.add_cells(idx, _read_cells(files[idx], spec, lookup, folded, data))
+            cells = _read_cells(files[idx], spec, lookup, folded, data)
+            if cells.totals:
+                totals[idx] = _typed_totals(cells.totals, spec)
+            columns.add_cells(idx, cells)
+            if cells.set_aside:
+                set_aside[idx] = cells.set_aside
         except FileRejected as exc:
             rejected[idx] = exc
         except OSError as exc:
@@ -629,4 +591,20 @@ def parse_feed(feed: str, files: list[LandedFile], contents: list[bytes | FileRe
     typed, cell_errors = _type_columns(raw, spec)
     del raw
     typed["_slice"] = _slice_keys(typed, spec)
-    return ParsedFeed(feed, files, typed, cell_errors, rejected)
+    return ParsedFeed(feed, files, typed, cell_errors, rejected, set_aside, totals)
+
+
+def _typed_totals(totals: list[TotalRow], spec: FeedSpec) -> list[TotalRow]:
+    """The total rows with their figures typed as the data rows' are (a cell that does not parse is left out)."""
+    out = []
+    for total in totals:
+        values = {}
+        for column, raw in total.cells.items():
+            kind = spec.column(column).type
+            if kind not in ("int", "decimal") or raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            parsed, bad = PARSERS[kind](pd.Series([raw], dtype=object))
+            if not bad.iloc[0] and pd.notna(parsed.iloc[0]):
+                values[column] = float(parsed.iloc[0])
+        out.append(TotalRow(total.row, total.label, values, total.covers))
+    return out

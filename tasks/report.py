@@ -29,8 +29,9 @@ _PROJECTS = "select * from mart.disbursement_progress order by unit_code, projec
 _REPORTING = ("select unit_code, feed, period, due_date, received, on_time, received_at, is_due"
               " from mart.reporting_rate order by unit_code, feed, period")
 _FAILURES = ("select submission_id, unit_code, feed, expectation, severity, column_name, failed_rows, sample,"
-             " file_name, received_at from mart.data_quality order by received_at desc, check_id desc limit :n")
-_FAILURE_COUNT = "select count(*) from mart.data_quality"
+             " file_name, received_at from mart.data_quality where severity <> 'info'"
+             " order by received_at desc, check_id desc limit :n")
+_FAILURE_COUNT = "select count(*) from mart.data_quality where severity <> 'info'"
 _STATUSES = "select status, count(*) from mart.submission_log group by status"
 _CORRECTIONS = ("select unit_code, feed, file_name, received_at, version, is_current from mart.submission_log"
                 " where version >= 2 order by feed = 'tasks', received_at desc, submission_id desc limit :n")

@@ -20,9 +20,11 @@ from chitieu.bulk_read import read_frame
 from chitieu.catalog import Catalog
 from chitieu.config import Settings
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
+from chitieu.messages_vi import file_problem_vi, format_value
 from chitieu.outliers import MIN_POINTS as HISTORY_MIN_POINTS
 from chitieu.outliers import THRESHOLD as OUTLIER_THRESHOLD
 from chitieu.outliers import outlier_scores
+from chitieu.templates import SET_ASIDE_REASONS, SetAside
 from chitieu.warehouse import get_engine, read_sql
 from tasks.parse import ParsedFeed
 
@@ -37,7 +39,7 @@ class CheckFailure:
     """One failed check of one file: which rows failed and a sample of their values."""
 
     expectation: str
-    severity: str                # error | warning
+    severity: str                # error | warning | info (rows set aside as not data)
     column: str | None
     rows: list[int]
     sample: list[dict]
@@ -355,6 +357,51 @@ def _note_short_history(frame: pd.DataFrame, feed: str, per_file: dict[int, list
             "của đơn vị"))
 
 
+def _set_aside_notes(rows: list[SetAside]) -> list[CheckFailure]:
+    """One `info` note per kind of template row set aside (title, column numbers, sections, totals, signature)."""
+    by_kind: dict[str, list[SetAside]] = {}
+    for row in rows:
+        by_kind.setdefault(row.kind, []).append(row)
+    notes = []
+    for kind, group in by_kind.items():
+        english, vietnamese = SET_ASIDE_REASONS[kind]
+        numbers = [r.row for r in group]
+        shown = ", ".join(str(n) for n in numbers[:10]) + (" ..." if len(numbers) > 10 else "")
+        notes.append(CheckFailure(
+            f"set_aside_{kind}", "info", None, numbers,
+            [{"row": r.row, "text": r.text[:80]} for r in group[:SAMPLE_ROWS]],
+            f"{len(numbers)} row(s) set aside as not data: {english} (rows {shown})",
+            f"{len(numbers)} dòng không phải số liệu, không ghi nhận: {vietnamese} (dòng {shown})"))
+    return notes
+
+
+def _total_mismatches(parsed: ParsedFeed, spec, bad_cells: set) -> list[tuple[int, CheckFailure]]:
+    """A total row whose figure is not the sum of the data rows it covers: a warning naming the column and both."""
+    out = []
+    if not parsed.totals:
+        return out
+    rows = parsed.rows
+    for file_idx, totals in parsed.totals.items():
+        mine = rows[rows["_file"] == file_idx].set_index("_row")
+        for total in totals:
+            covered = mine.loc[mine.index.intersection(total.covers)]
+            for column, stated in total.cells.items():
+                if any((file_idx, column, r) in bad_cells for r in total.covers):
+                    continue  # a cell that did not parse is already an error
+                added = float(pd.to_numeric(covered[column], errors="coerce").fillna(0).sum())
+                if abs(added - stated) <= 1e-6 * max(1.0, abs(stated)):
+                    continue
+                label = spec.label(column)
+                out.append((file_idx, CheckFailure(
+                    "total_mismatch", "warning", column, [total.row],
+                    [{"row": total.row, column: stated, "_sum_of_rows": added}],
+                    f"total_mismatch in column {column} ({label}): row {total.row} ({total.label!r}) states "
+                    f"{stated:g} but the {len(covered)} data row(s) it covers add up to {added:g}",
+                    f"Dòng {total.row} («{total.label}»): cột «{label}» ghi {format_value(stated)} nhưng cộng "
+                    f"{len(covered)} dòng số liệu được {format_value(added)}")))
+    return out
+
+
 @task(name="validate_feed", cache_policy=NO_CACHE)
 def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
                   settings: Settings | None = None) -> dict[int, FileVerdict]:
@@ -365,7 +412,8 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
     for idx, exc in parsed.rejected.items():
         verdicts[idx] = FileVerdict("rejected", 0, [CheckFailure(
             exc.check, "error", exc.column, [exc.row] if exc.row else [], [],
-            str(exc), f"Tệp không đọc được: {exc.problem}")])
+            str(exc), "Tệp bị từ chối: " + file_problem_vi(parsed.feed, exc.check, exc.row, exc.column,
+                                                            exc.problem_vi))])
     engine = get_engine(settings) if settings is not None else None
     frame = _add_helper_columns(parsed, catalog, engine)
     # cell-level parse errors
@@ -406,12 +454,16 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
     notes: dict[int, list[CheckFailure]] = {}
     if len(frame) and parsed.feed in OUTLIER_MEASURES:
         _note_short_history(frame, parsed.feed, notes)
+    for file_idx, failure in _total_mismatches(parsed, spec, bad_cells):
+        per_file.setdefault(file_idx, []).append(failure)
+    for file_idx, rows in parsed.set_aside.items():
+        per_file.setdefault(file_idx, []).extend(_set_aside_notes(rows))
     counts = frame.groupby("_file").size() if len(frame) else pd.Series(dtype=int)
     for idx in range(len(parsed.files)):
         if idx in verdicts:
             continue
         failures = per_file.get(idx, [])
         status = ("rejected" if any(f.severity == "error" for f in failures)
-                  else "loaded_with_warnings" if failures else "loaded")
+                  else "loaded_with_warnings" if any(f.severity == "warning" for f in failures) else "loaded")
         verdicts[idx] = FileVerdict(status, int(counts.get(idx, 0)), failures, notes.get(idx, []))
     return verdicts

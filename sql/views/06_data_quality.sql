@@ -8,7 +8,7 @@ with checks as (
 )
 select * from checks;
 comment on view mart.data_quality is
-  'One row per failed check of a submission: the expectation, its severity (error rejects the submission, warning loads it), the column, how many rows failed, a sample of failing rows (row number and values), the full list of failing row numbers, and the check described in English (message) and in Vietnamese as the unit was told (message_vi).';
+  'One row per failed check of a submission: the expectation, its severity (error rejects the submission, warning loads it, info lists rows of a report template set aside as not data, with the reason), the column, how many rows failed, a sample of failing rows (row number and values), the full list of failing row numbers, and the check described in English (message) and in Vietnamese as the unit was told (message_vi).';
 comment on column mart.data_quality.submission_id is 'Submission checked (mart.submission_log).';
 comment on column mart.data_quality.unit_code is 'Submitting unit.';
 comment on column mart.data_quality.feed is 'Feed of the submission.';

@@ -389,7 +389,8 @@ def test_paths_outside_the_contract_are_skipped_never_followed(env, engine, tmp_
     write_csv(inbox, "NOT_A_UNIT", "dossier", "a.csv", DOSSIER, [["NOT_A_UNIT", "2026-01", 1, 1, 1, 1, 1, 1]])
     write_csv(inbox, "XA_CHILANG", "weather", "a.csv", DOSSIER, [["XA_CHILANG", "2026-01", 1, 1, 1, 1, 1, 1]])
     (inbox / "XA_CHILANG" / "dossier").mkdir()
-    (inbox / "XA_CHILANG" / "dossier" / "notes.txt").write_text("hello")
+    (inbox / "XA_CHILANG" / "dossier" / ".~lock.bao_cao.xlsx#").write_text("lock")
+    (inbox / "XA_CHILANG" / "dossier" / "notes.docx").write_bytes(b"PK\x03\x04 a word document")
     (inbox / "XA_CHILANG" / "dossier" / "link.csv").symlink_to(outside / "x.csv")
     summary = ingest(as_of=AS_OF)
     reasons = {s.rel_path: s.reason for s in summary.skipped}
@@ -398,12 +399,17 @@ def test_paths_outside_the_contract_are_skipped_never_followed(env, engine, tmp_
         "NOT_A_UNIT": "unknown unit folder (not a submitting unit of the catalog)",
         "XA_CHILANG/weather":
             "unknown feed folder (expected one of dossier, disbursement, tasks, admin_ops, indicator)",
-        "XA_CHILANG/dossier/notes.txt": "unknown extension (expected .csv, .xlsx, .json)",
+        "XA_CHILANG/dossier/.~lock.bao_cao.xlsx#": "hidden or temporary file (name starts with '.' or '~$')",
         "XA_CHILANG/dossier/link.csv": "symlink: not followed",
     }
-    assert summary.outcomes == []
+    # a file of another format in a known unit's feed folder is a rejected submission, and the unit is told
+    [outcome] = summary.outcomes
+    assert (outcome.file_name, outcome.status) == ("XA_CHILANG/dossier/notes.docx", "rejected")
+    assert [f.expectation for f in outcome.failures] == ["file_format"]
+    assert ".xlsx" in outcome.failures[0].message_vi and ".txt" in outcome.failures[0].message_vi
     with engine.connect() as conn:
-        assert conn.scalar(sa.text("select count(*) from audit.submission")) == 0
+        assert conn.scalar(sa.text("select count(*) from audit.submission")) == 1
+        assert conn.scalar(sa.text("select count(*) from audit.alert where kind = 'rejected'")) == 1
         assert conn.scalar(sa.text("select count(*) from raw.landed_file where disposition = 'skipped'")) == 5
 
 

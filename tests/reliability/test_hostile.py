@@ -242,8 +242,10 @@ def build_corpus(inbox: Path, outside: Path, big: bool = True) -> list[Case]:
         _good_dossier(u, "2026-05"))
     put(Case("control_chars_in_file_name", f"{d}/line\nchitieu: all fine \x1b[2J.csv", "loaded"),
         _good_dossier(u, "2026-06"))
-    put(Case("dots_in_file_name", f"{d}/..evil...csv", "skipped", "unknown extension"), _good_dossier(u, "2026-07"))
-    put(Case("dotdot_like_name", f"{d}/....csv", "skipped", "unknown extension"), _good_dossier(u, "2026-07"))
+    put(Case("dots_in_file_name", f"{d}/..evil...csv", "skipped", "hidden or temporary file"),
+        _good_dossier(u, "2026-07"))
+    put(Case("dotdot_like_name", f"{d}/....csv", "skipped", "hidden or temporary file"),
+        _good_dossier(u, "2026-07"))
 
     # --- paths that try to leave the inbox or claim another identity ------------------------------------------
     secret = outside / "secret.csv"
