@@ -211,8 +211,8 @@ def describe(conn: sa.Connection, spec: ResourceSpec) -> Table:
         if field_type is None:
             continue
         expression = _quote(row.name)
-        if row.pg_type.endswith("[]"):  # arrays as the catalog writes them: space-separated
-            expression = f"array_to_string({expression}, ' ') as {expression}"
+        if row.pg_type.endswith("[]"):  # arrays as the catalog writes them: space-separated, empty = NULL
+            expression = f"nullif(array_to_string({expression}, ' '), '') as {expression}"
         columns.append(Column(row.name, row.pg_type, field_type, row.description, expression))
     names = {c.name for c in columns}
     for name, (pg_type, sql, text) in spec.defaults.items():

@@ -12,11 +12,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from frictionless import Resource
+from frictionless import Resource, Schema
 
+from chitieu.feeds import feed_spec
 from chitieu.open_data import RESOURCES
 from tests.conftest import CATALOG, fresh_database
-from tests.feeds import DOSSIER, write_csv
+from tests.feeds import write_csv
 
 AS_OF = dt.date(2026, 3, 20)
 FRICTIONLESS = Path(sys.executable).parent / "frictionless"
@@ -69,7 +70,8 @@ def _csv_rows(folder: Path, name: str) -> tuple[list[str], list[dict]]:
     """The CSV read back with its published schema (typed values)."""
     package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
     [descriptor] = [r for r in package["resources"] if r["name"] == name]
-    resource = Resource(path=f"{name}.csv", basepath=str(folder), schema=descriptor["schema"])
+    schema = {k: v for k, v in descriptor["schema"].items() if k != "foreignKeys"}  # checked by validate
+    resource = Resource(path=f"{name}.csv", basepath=str(folder), schema=Schema.from_descriptor(schema))
     with resource:
         rows = [row.to_dict() for row in resource.row_stream]
         header = resource.header
@@ -87,7 +89,7 @@ def _view_rows(conn: sa.Connection, name: str, columns: list[str]) -> list[dict]
     out = []
     for row in rows:
         row.setdefault("is_approved", False)
-        out.append({c: (" ".join(row[c]) if isinstance(row[c], list) else row[c]) for c in columns})
+        out.append({c: ((" ".join(row[c]) or None) if isinstance(row[c], list) else row[c]) for c in columns})
     return sorted(out, key=lambda r: tuple(r[k] for k in spec.primary_key))
 
 
@@ -197,8 +199,9 @@ def test_a_correction_changes_exactly_the_affected_rows(demo_env):
             "select metric_code from core.metric_definition where feed = 'dossier'")))
     unit, period = row["unit_code"], row["period"]
     corrected = dict(row, received_online=row["received_online"] - 1)
-    write_csv(demo_env["inbox"], unit, "dossier", f"{period}_dinh_chinh.csv", DOSSIER,
-              [[corrected[c] for c in DOSSIER]],
+    columns = feed_spec("dossier").names
+    write_csv(demo_env["inbox"], unit, "dossier", f"{period}_dinh_chinh.csv", columns,
+              [[corrected[c] for c in columns]],
               landed_at=dt.datetime.combine(AS_OF, dt.time(9), tzinfo=dt.timezone(dt.timedelta(hours=7))))
     ingest(as_of=AS_OF)
     result = _publish(after)
