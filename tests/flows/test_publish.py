@@ -230,3 +230,81 @@ def test_a_correction_changes_exactly_the_affected_rows(demo_env):
     flagged = {f["file"] for f in result["files"] if f["changed"]}
     assert {"metric_value.csv", "metric_value.parquet", "datapackage.json", "dcat.jsonld"} <= flagged
     assert not flagged & {"unit.csv", "unit.parquet", "metric.csv", "disbursement_progress.csv"}
+
+
+# --- a small warehouse: what the views hold at run time is what is published ---------------------------------
+
+
+def _small_warehouse(env) -> None:
+    from flows.ingest import ingest
+
+    write_csv(env["inbox"], "TTPVHCC", "dossier", "t01.csv", ["unit_code", "period", "received_total",
+              "received_online", "resolved_total", "resolved_on_time"], [["TTPVHCC", "2026-01", 100, 90, 80, 79]])
+    ingest(as_of=dt.date(2026, 2, 10))
+
+
+def test_publishing_before_any_data_is_a_clear_error(env):
+    from chitieu.errors import ChitieuError
+
+    with pytest.raises(ChitieuError, match="nothing to publish yet"):
+        _publish(env["home"] / "od")
+    assert not (env["home"] / "od" / "datapackage.json").exists()
+
+
+def test_columns_comments_and_views_added_later_are_published_from_the_warehouse(env, engine):
+    _small_warehouse(env)
+    with engine.begin() as conn:
+        # what the approval and warehouse work add to the mart: is_approved, column comments, mart.metric
+        conn.exec_driver_sql(
+            "alter view mart.metric_value rename to metric_value_before;"
+            "create view mart.metric_value as select b.*, b.scope = 'month' as is_approved"
+            " from mart.metric_value_before b;"
+            "comment on column mart.metric_value.value is 'The value, in the unit of measure of its metric.';"
+            "create view mart.metric as select indicator_code as metric_code, name_vi, upper(name_en) as name_en,"
+            " unit_of_measure, direction from core.indicator;"
+            "comment on view mart.metric is 'One row per metric (the warehouse''s own view).';"
+            "update core.unit set name_vi = 'Tỉnh Thử Nghiệm', name_en = 'Test Province' where level = 'province'")
+    out = env["home"] / "opendata"  # the default folder
+    from flows.publish_open_data import publish_open_data
+
+    result = publish_open_data()
+    assert Path(result["folder"]) == out and not result["notes"]
+    check = subprocess.run([str(FRICTIONLESS), "validate", "datapackage.json"], cwd=out, capture_output=True,
+                           text=True, timeout=600)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    tables = {r["name"]: r for r in package["resources"]}
+    value = next(f for f in tables["metric_value"]["schema"]["fields"] if f["name"] == "value")
+    assert value["description"] == "The value, in the unit of measure of its metric."
+    assert tables["metric"]["description"] == "One row per metric (the warehouse's own view)."
+    assert "derived from the catalog" not in package["description"]
+    assert [f["name"] for f in tables["metric"]["schema"]["fields"]] == [
+        "metric_code", "name_vi", "name_en", "unit_of_measure", "direction"]
+    rows = _csv_rows(out, "metric_value")[1]
+    assert rows and all(r["is_approved"] == (r["scope"] == "month") for r in rows)
+    assert all(r["name_en"] == r["name_en"].upper() for r in _csv_rows(out, "metric")[1])
+    assert package["title"].endswith("Tỉnh Thử Nghiệm") and package["name"].endswith("-2026")
+    dcat = json.loads((out / "dcat.jsonld").read_text(encoding="utf-8"))
+    assert [n["@value"] for n in dcat["dct:publisher"]["foaf:name"]] == ["Tỉnh Thử Nghiệm", "Test Province"]
+    assert dcat["dct:modified"]["@value"] == "2026-02-10"
+
+
+def test_the_command_lists_what_changed_since_the_last_publication(env):
+    from typer.testing import CliRunner
+
+    from chitieu.cli import app
+
+    _small_warehouse(env)
+    out = env["home"] / "portal"
+    first = CliRunner().invoke(app, ["publish", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    assert f"package: {out} (data as of 2026-02-10)" in first.output
+    assert first.output.count("\nchanged ") == 14 and "unchanged" not in first.output
+    assert "note: The metric resource is derived from the catalog" in first.output
+
+    again = CliRunner().invoke(app, ["publish", "--out", str(out), "--changed-only"])
+    assert again.exit_code == 0, again.output
+    assert "changed" not in again.output.replace("package:", "")
+    everything = CliRunner().invoke(app, ["publish", "--out", str(out)])
+    assert everything.output.count("\nunchanged ") == 14
