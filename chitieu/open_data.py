@@ -54,7 +54,8 @@ class ResourceSpec:
 
     `stand_in` is an sql/ file creating a temporary view used when the relation does not exist (yet);
     `defaults` are columns the contract promises that the relation may lack: name -> (pg type, SQL, description);
-    `drop` are internal columns not published; `foreign_keys` map a field to the resource whose key it names."""
+    `drop` are internal columns not published; `foreign_keys` map a field to the resource whose key it names;
+    `approvals`: an sql/ file giving a default's expression instead once mart.approval exists."""
 
     name: str
     relation: str
@@ -65,6 +66,7 @@ class ResourceSpec:
     defaults: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
     foreign_keys: tuple[tuple[str, str], ...] = ()
+    approvals: str | None = None
 
 
 _APPROVED = ("boolean", "false", "Whether a reviewer has approved (locked) the unit's figures for this period. "
@@ -83,6 +85,7 @@ RESOURCES: tuple[ResourceSpec, ...] = (
                  drop=("submission_id",), foreign_keys=(("unit_code", "unit"),)),
     ResourceSpec("reporting_rate", "mart.reporting_rate", ("unit_code", "feed", "period"),
                  "Tình hình gửi báo cáo định kỳ của các đơn vị", "Completeness and timeliness of units' reports",
+                 defaults={"is_approved": _APPROVED}, approvals="publish/period_approved.sql",
                  foreign_keys=(("unit_code", "unit"),)),
     ResourceSpec("metric", "mart.metric", ("metric_code",),
                  "Danh mục chỉ số, chỉ tiêu", "Metrics and indicators",
@@ -215,8 +218,12 @@ def describe(conn: sa.Connection, spec: ResourceSpec) -> Table:
             expression = f"nullif(array_to_string({expression}, ' '), '') as {expression}"
         columns.append(Column(row.name, row.pg_type, field_type, row.description, expression))
     names = {c.name for c in columns}
+    approvals = spec.approvals and conn.scalar(sa.text("select to_regclass('mart.approval') is not null"))
     for name, (pg_type, sql, text) in spec.defaults.items():
         if name not in names:
+            if approvals:
+                sql = "(" + "\n".join(line for line in read_sql(spec.approvals).splitlines()
+                                       if not line.lstrip().startswith("--")) + ")"
             columns.append(Column(name, pg_type, _field_type(relation, name, pg_type), text,
                                   f"{sql}::{pg_type} as {_quote(name)}"))
     missing = [k for k in spec.primary_key if k not in {c.name for c in columns}]
@@ -229,7 +236,7 @@ def fetch_rows(conn: sa.Connection, table: Table) -> list[tuple]:
     """The relation's rows in primary-key order (byte order, whatever the database's collation)."""
     kinds = {c.name: c.field_type for c in table.columns}
     order = ", ".join(_quote(k) + (' collate "C"' if kinds[k] == "string" else "") for k in table.spec.primary_key)
-    sql = f"select {', '.join(c.expression for c in table.columns)} from {table.relation} order by {order}"
+    sql = f"select {', '.join(c.expression for c in table.columns)} from {table.relation} r order by {order}"
     return [tuple(r) for r in conn.exec_driver_sql(sql)]
 
 

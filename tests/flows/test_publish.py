@@ -28,7 +28,7 @@ CONTRACT_COLUMNS = {
                           "actual_value", "as_of_period", "status", "source_doc", "source_clause"},
     "disbursement_progress": {"project_code", "unit_code", "project_group", "as_of_date", "capital_plan_vnd",
                               "disbursed_vnd", "progress_pct", "milestone_date", "milestone_pct", "status"},
-    "reporting_rate": {"unit_code", "feed", "period", "due_date", "received", "on_time"},
+    "reporting_rate": {"unit_code", "feed", "period", "due_date", "received", "on_time", "is_approved"},
     "metric": {"metric_code", "name_vi", "name_en", "unit_of_measure", "direction"},
     "unit": {"unit_code", "name_vi", "name_en", "level", "parent_code"},
 }
@@ -263,6 +263,11 @@ def test_columns_comments_and_views_added_later_are_published_from_the_warehouse
             "create view mart.metric as select indicator_code as metric_code, name_vi, upper(name_en) as name_en,"
             " unit_of_measure, direction from core.indicator;"
             "comment on view mart.metric is 'One row per metric (the warehouse''s own view).';"
+            "create view mart.approval as select * from (values"
+            " ('TTPVHCC', 'dossier', '2026-01', 'approved', timestamptz '2026-02-06 09:00+07'),"
+            " ('TTPVHCC', 'dossier', '2026-02', 'approved', timestamptz '2026-02-06 09:00+07'),"
+            " ('TTPVHCC', 'dossier', '2026-02', 'reopened', timestamptz '2026-02-07 09:00+07'))"
+            " as a(unit_code, feed, period, status, approved_at);"
             "update core.unit set name_vi = 'Tỉnh Thử Nghiệm', name_en = 'Test Province' where level = 'province'")
     out = env["home"] / "opendata"  # the default folder
     from flows.publish_open_data import publish_open_data
@@ -283,6 +288,9 @@ def test_columns_comments_and_views_added_later_are_published_from_the_warehouse
         "metric_code", "name_vi", "name_en", "unit_of_measure", "direction"]
     rows = _csv_rows(out, "metric_value")[1]
     assert rows and all(r["is_approved"] == (r["scope"] == "month") for r in rows)
+    approved = {(r["unit_code"], r["feed"], r["period"]) for r in _csv_rows(out, "reporting_rate")[1]
+                if r["is_approved"]}
+    assert approved == {("TTPVHCC", "dossier", "2026-01")}  # the February approval was reopened
     assert all(r["name_en"] == r["name_en"].upper() for r in _csv_rows(out, "metric")[1])
     assert package["title"].endswith("Tỉnh Thử Nghiệm") and package["name"].endswith("-2026")
     dcat = json.loads((out / "dcat.jsonld").read_text(encoding="utf-8"))
