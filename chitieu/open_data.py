@@ -46,6 +46,7 @@ LICENSE = {
 PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
 CSV_MEDIA_TYPE = "text/csv"
 _IANA = "https://www.iana.org/assignments/media-types/"
+_EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 
 
 @dataclass(frozen=True)
@@ -378,7 +379,7 @@ def _dcat(context: _Context, tables: list[Table], files: dict[str, PublishedFile
             "@id": f"#{published.file_name}", "@type": "dcat:Distribution",
             "dct:title": [_literal(published.file_name, "vi"), _literal(published.file_name, "en")],
             "dcat:downloadURL": {"@id": published.file_name}, "dcat:accessURL": {"@id": published.file_name},
-            "dcat:mediaType": {"@id": _IANA + media_type}, "dct:format": fmt,
+            "dcat:mediaType": {"@id": _IANA + media_type}, "dct:format": {"@id": _EU_FILE_TYPE + fmt},
             "dcat:byteSize": {"@value": str(published.bytes), "@type": "xsd:nonNegativeInteger"},
             "spdx:checksum": {"@type": "spdx:Checksum", "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
                               "spdx:checksumValue": published.sha256},
