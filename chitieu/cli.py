@@ -220,6 +220,24 @@ def report(out: Path = typer.Option(None, "--out", help="Folder for report.html 
 
 
 @app.command()
+def publish(out: Path = typer.Option(None, "--out", help="Folder of the package (default $CHITIEU_HOME/opendata)."),
+            changed_only: bool = typer.Option(False, "--changed-only",
+                                              help="List only the files whose bytes changed since the last "
+                                                   "publication (the package is always written whole).")) -> None:
+    """Write the open-data package: CSV and Parquet per resource, datapackage.json, dcat.jsonld."""
+    from flows.publish_open_data import publish_open_data
+
+    result = _guard(lambda: publish_open_data(out=str(out) if out else None))
+    typer.echo(f"package: {result['folder']} (data as of {result['as_of']})")
+    for note in result["notes"]:
+        typer.echo(f"note: {note}")
+    for f in result["files"]:
+        if f["changed"] or not changed_only:
+            rows = "" if f["rows"] is None else f" {f['rows']} rows"
+            typer.echo(f"{'changed' if f['changed'] else 'unchanged'} {f['file']}{rows} sha256:{f['sha256']}")
+
+
+@app.command()
 def remind(as_of: str = typer.Option(None, "--as-of", help="Evaluation date YYYY-MM-DD (default today).")) -> None:
     """Remind units whose monthly feeds are past their due date (once per unit, feed and month)."""
     from flows.reminders import reminders
