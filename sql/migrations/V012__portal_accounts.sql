@@ -50,5 +50,5 @@ create table portal.audit_event (
     client         text,
     detail         text
 );
-create index audit_event_sign_in on portal.audit_event (lower(email), at) where event like 'sign_in%';
+create index audit_event_sign_in on portal.audit_event (lower(email), at) where event in ('sign_in', 'sign_in_failed', 'sign_in_refused');
 comment on table portal.audit_event is 'One row per sign-in (succeeded, failed, refused), upload, dry run and refused request of the portal.';
