@@ -71,30 +71,31 @@ class _BodyLimit:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
             return await _too_large(send)
-        seen, started = 0, False
+        seen, started, answered = 0, False, False
 
         async def counting_receive():
-            nonlocal seen
+            # past the limit: answer 413 at once and tell the application the client went away (it stops reading;
+            # whatever it answers then is dropped)
+            nonlocal seen, answered
+            if answered:
+                return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise _TooLarge
+                if not started:
+                    await _too_large(send)
+                answered = True
+                return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message):
             nonlocal started
+            if answered:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _too_large(send)
-
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, counting_receive, tracking_send)
 
 
 async def _too_large(send) -> None:

@@ -3,6 +3,7 @@ accounts (two commune clerks and a province user)."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import csv
 import datetime as dt
@@ -10,6 +11,7 @@ import io
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -45,14 +47,15 @@ class Portal:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=120)
 
-    def signed_in(self, who: str) -> httpx.Client:
+    @contextlib.contextmanager
+    def signed_in(self, who: str) -> Iterator[httpx.Client]:
         """A browser-like client signed in through the sign-in form."""
-        client = httpx.Client(base_url=self.url, timeout=120)
-        page = client.get("/login")
-        answer = client.post("/login", data={"email": who, "password": self.passwords[who],
-                                             "csrf": csrf_of(page.text)})
-        assert answer.status_code == 303, answer.text
-        return client
+        with httpx.Client(base_url=self.url, timeout=120) as client:
+            page = client.get("/login")
+            answer = client.post("/login", data={"email": who, "password": self.passwords[who],
+                                                 "csrf": csrf_of(page.text)})
+            assert answer.status_code == 303, answer.text
+            yield client
 
 
 def csrf_of(html: str) -> str:
@@ -71,7 +74,7 @@ def _serve(app):
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info",
                                            lifespan="off"))
     context = contextvars.copy_context()  # the Prefect test harness's settings reach the server's threads
     thread = threading.Thread(target=context.run, args=(server.run,), daemon=True)
@@ -96,8 +99,9 @@ def portal(env, engine, request):
     from chitieu.config import load_settings
 
     marker = request.node.get_closest_marker("portal_config")
-    config = PortalConfig(as_of=AS_OF, throttle=SignInThrottle(delay_seconds=0.05, max_delay_seconds=0.2),
-                          limits=UploadLimits(), **(marker.kwargs if marker else {}))
+    options = {"as_of": AS_OF, "throttle": SignInThrottle(delay_seconds=0.05, max_delay_seconds=0.2),
+               "limits": UploadLimits(), **(marker.kwargs if marker else {})}
+    config = PortalConfig(**options)
     settings = load_settings()
     portal = Portal("", settings, engine)
     for email, role, unit in ((CLERK, "unit", UNIT), (CLERK2, "unit", OTHER_UNIT), (PROVINCE, "province", None)):
