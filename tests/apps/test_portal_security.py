@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from apps.portal.intake import UploadLimits
-
 from tests.apps.conftest import AS_OF, CLERK, CLERK2, OTHER_UNIT, PROVINCE, UNIT, csrf_of, dossier_csv
 
 
