@@ -74,7 +74,7 @@ def test_clerk_fixes_a_rejected_report_province_sees_both_versions_other_clerk_i
     assert page.inner_text("#status") == "Đã nhận"
     assert page.inner_text("#version") == "1"
     page.goto(f"{portal.url}/due")
-    received = page.locator("tr[data-unit='%s'][data-feed=dossier][data-period='2026-10']" % UNIT)
+    received = page.locator(f"tr[data-unit='{UNIT}'][data-feed=dossier][data-period='2026-10']")
     assert "Đã nhận" in received.inner_text()
     page.goto(f"{portal.url}/submissions")
     ids = page.locator("table.submissions tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")
