@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from chitieu.errors import ConfigError
 
-__all__ = ["ROLES", "Account", "SignInThrottle", "add_account", "audit", "csrf_for", "end_session", "new_token",
-           "session_account", "start_session", "token_account", "verify_password"]
+__all__ = ["ROLES", "Account", "SignInThrottle", "add_account", "audit", "csrf_for", "csrf_ok", "end_session",
+           "new_token", "session_account", "start_session", "token_account", "verify_password"]
 
 ROLES = ("unit", "province", "admin")
 SESSION_HOURS = 12
