@@ -289,5 +289,48 @@ def template(feed: str = typer.Option(..., "--feed", help="Feed: dossier, disbur
 app.add_typer(prefect_local.cli, name="prefect-server")
 
 
+# --- the units' portal (CONTRACT.md section 8): thin fronts into apps.portal -------------------------------
+
+users_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Portal accounts and API tokens.")
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+          port: int = typer.Option(8080, "--port", help="Port to listen on."),
+          secure_cookies: bool = typer.Option(False, "--secure-cookies",
+                                              help="Mark cookies Secure (behind a TLS reverse proxy).")) -> None:
+    """The units' portal and HTTP API (sign in, upload, hear back at once)."""
+    from apps.portal import serve as serve_portal
+
+    serve_portal(host, port, secure_cookies=secure_cookies)
+
+
+@users_app.command("add")
+def users_add(email: str = typer.Option(..., "--email", help="E-mail address (the sign-in name)."),
+              role: str = typer.Option(..., "--role", help="unit, province or admin."),
+              unit: str = typer.Option(None, "--unit", help="The unit (role unit only).")) -> None:
+    """Create a portal account; prints its one-time password alone on the last line."""
+    from apps.portal.accounts import add_account
+    from chitieu.config import load_settings
+    from chitieu.warehouse import get_engine
+
+    password = _guard(lambda: add_account(get_engine(load_settings()), email, role, unit))
+    typer.echo(f"account {email} ({role}{' ' + unit if unit else ''}) created; its password, shown once:")
+    typer.echo(password)
+
+
+@users_app.command("token")
+def users_token(email: str = typer.Option(..., "--email", help="The account's e-mail address.")) -> None:
+    """Print a new API token for the account alone on the last line (shown once, stored hashed)."""
+    from apps.portal.accounts import new_token
+    from chitieu.config import load_settings
+    from chitieu.warehouse import get_engine
+
+    token = _guard(lambda: new_token(get_engine(load_settings()), email))
+    typer.echo(f"API token for {email}, shown once (send it as 'Authorization: Bearer <token>'):")
+    typer.echo(token)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
