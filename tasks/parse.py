@@ -7,7 +7,7 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,25 +19,15 @@ from prefect.cache_policies import NO_CACHE
 from chitieu.errors import FileRejected
 from chitieu.feeds import FeedSpec, feed_spec, normalize_header
 from chitieu.landing import MAX_FILE_BYTES, LandedFile
+from chitieu.records import ParsedFeed
 from chitieu.values import PARSERS
 
-__all__ = ["ParsedFeed", "parse_feed", "read_contents", "read_file"]
+__all__ = ["parse_feed", "read_contents", "read_file"]
 
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
 MAX_XLSX_CELLS = 10_000_000  # cells of the first sheet as read (rows padded to the widest so far)
 MAX_TEXT_CHARS = 2000
 HEADER_SEARCH_ROWS = 10
-
-
-@dataclass
-class ParsedFeed:
-    """All files of one feed in a run: typed rows, cell errors, and files rejected whole."""
-
-    feed: str
-    files: list[LandedFile]
-    rows: pd.DataFrame                     # canonical columns + _file (index into files) + _row
-    cell_errors: pd.DataFrame              # _file, _row, column, value, check
-    rejected: dict[int, FileRejected] = field(default_factory=dict)
 
 
 # --- reading one file into raw cells ------------------------------------------------------

@@ -6,16 +6,18 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from chitieu.records import RunSummary
+
 __all__ = ["publish_run", "summary_rows"]
 
 
-def summary_rows(summary) -> list[dict]:
+def summary_rows(summary: RunSummary) -> list[dict]:
     """One dict per submission of the run, in the order of the CLI's table."""
     return [{"unit": o.unit_code, "feed": o.feed, "file": o.file_name, "status": o.status,
              "rows": o.rows_total, "failed_rows": o.rows_failed} for o in summary.outcomes]
 
 
-def _failures_markdown(summary) -> str:
+def _failures_markdown(summary: RunSummary) -> str:
     lines = [f"# Ingest run {summary.run_id} (as of {summary.as_of})", ""]
     counts = summary.counts()
     lines.append(", ".join(f"**{k}**: {v}" for k, v in sorted(counts.items())) or "No new files.")
@@ -34,7 +36,7 @@ def _failures_markdown(summary) -> str:
 
 
 @task(name="publish_run", cache_policy=NO_CACHE)
-def publish_run(summary) -> None:
+def publish_run(summary: RunSummary) -> None:
     """Attach the run's submission table and failure summary to the flow run."""
     rows = summary_rows(summary)
     if rows:

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import os
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 import numpy as np
@@ -20,40 +19,14 @@ from chitieu.bulk_read import read_frame
 from chitieu.catalog import Catalog
 from chitieu.config import Settings
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
+from chitieu.records import CheckFailure, FileVerdict, ParsedFeed
 from chitieu.warehouse import get_engine, read_sql
-from tasks.parse import ParsedFeed
 
-__all__ = ["CheckFailure", "FileVerdict", "validate_feed"]
+__all__ = ["validate_feed"]
 
 SAMPLE_ROWS = 5
 HISTORY_LOW, HISTORY_HIGH, HISTORY_MIN_POINTS = 1 / 3, 3.0, 3
 _EPOCH = np.datetime64("1970-01-01", "D")
-
-
-@dataclass
-class CheckFailure:
-    """One failed check of one file: which rows failed and a sample of their values."""
-
-    expectation: str
-    severity: str                # error | warning
-    column: str | None
-    rows: list[int]
-    sample: list[dict]
-    message: str                 # English, for engineers
-    message_vi: str              # Vietnamese, for the unit
-
-
-@dataclass
-class FileVerdict:
-    """The outcome of validation for one landed file."""
-
-    status: str                  # loaded | loaded_with_warnings | rejected
-    rows_total: int
-    failures: list[CheckFailure] = field(default_factory=list)
-
-    @property
-    def rows_failed(self) -> int:
-        return len({r for f in self.failures if f.severity == "error" for r in f.rows})
 
 
 # --- Great Expectations plumbing ----------------------------------------------------------
