@@ -1,0 +1,1 @@
+"""The faces of chitieu: the `chitieu` command line (cli.py); the portal joins them here."""
