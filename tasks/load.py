@@ -24,7 +24,7 @@ from chitieu.pg_binary import SUPPORTED_TYPES
 from chitieu.pg_binary import encode as encode_binary
 from chitieu.records import ACCEPTED as _ACCEPTED
 from chitieu.records import CheckFailure, FileVerdict, ParsedFeed, SubmissionOutcome
-from chitieu.warehouse import get_engine, read_sql
+from chitieu.warehouse import get_engine, read_sql, sql_statements
 
 __all__ = ["load_submissions", "record_duplicates", "reload_submissions"]
 
@@ -51,10 +51,8 @@ def after_facts_sql(feed: str) -> str:
 
 def _run_script(conn: sa.Connection, script: str, params: dict) -> None:
     """Run a multi-statement SQL file statement by statement with the same parameters."""
-    for statement in script.split(";\n"):
-        if statement.strip() and not all(line.strip().startswith("--") or not line.strip()
-                                         for line in statement.splitlines()):
-            conn.execute(sa.text(statement), params)
+    for statement in sql_statements(script):
+        conn.execute(sa.text(statement), params)
 
 
 def _column_types(conn: sa.Connection, feed: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ from chitieu.catalog import Catalog
 from chitieu.config import Settings
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
 from chitieu.records import CheckFailure, FileVerdict, ParsedFeed
+from chitieu.vocabulary import PROJECT_GROUPS, format_failure_vi
 from chitieu.warehouse import get_engine, read_sql
 
 __all__ = ["validate_feed"]
@@ -293,17 +294,6 @@ def _describe(check: str, column: str | None, count: int, rows: list[int], label
     return f"{check}{where}: {count} row(s) failed (rows {first})"
 
 
-_FORMAT_VI = {
-    "int_format": "không phải số nguyên hợp lệ", "decimal_format": "không phải số hợp lệ",
-    "date_format": "không phải ngày hợp lệ (YYYY-MM-DD hoặc dd/mm/yyyy)",
-    "month_format": "không phải kỳ tháng hợp lệ (YYYY-MM)",
-    "period_format": "không phải kỳ hợp lệ (YYYY, YYYY-Qn hoặc YYYY-MM)",
-    "project_group_format": "không phải nhóm dự án hợp lệ",
-    "text_format": "quá dài (tối đa 2000 ký tự) hoặc chứa ký tự NUL",
-    "code_format": "không hợp lệ", "indicator_code_format": "không hợp lệ",
-}
-
-
 @task(name="validate_feed", cache_policy=NO_CACHE)
 def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
                   settings: Settings | None = None) -> dict[int, FileVerdict]:
@@ -330,13 +320,13 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
             check, "error", column, rows, sample,
             f"{check} in column {column} ({label}): cannot read {len(rows)} cell(s), e.g. row {rows[0]} "
             f"value {sample[0][column]!r}",
-            f"Cột «{label}»: giá trị {_FORMAT_VI.get(check, 'không hợp lệ')}"))
+            format_failure_vi(label, check)))
     if len(frame):
         year = as_of.year
         parameters = {
             "known_indicators": sorted(i["indicator_code"] for i in catalog.indicators
                                        if i["source_feed"] == "indicator"),
-            "project_groups": ["completed", "transitional", "new", "preparation"],
+            "project_groups": list(PROJECT_GROUPS),
             "as_of_month_idx": as_of.year * 12 + as_of.month - 1,
             "as_of_day": float((np.datetime64(as_of, "D") - _EPOCH).astype(int)),
             "year_start_day": float((np.datetime64(dt.date(year, 1, 1), "D") - _EPOCH).astype(int)),
