@@ -1,1 +1,4 @@
-"""The faces of chitieu beside its command line (apps may import flows, tasks and chitieu; nothing imports apps)."""
+"""The faces of chitieu: the `chitieu` command line (cli.py) and the units' portal (portal/).
+
+apps may import flows, tasks and chitieu; nothing imports apps.
+"""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chitieu.feeds import feed_spec
+from chitieu.vocabulary import PROJECT_GROUPS
 
 __all__ = ["NATIONAL_COMMUNES", "Inbox", "build_catalog", "commune_codes", "write_correction",
            "write_disbursement_inbox", "write_dossier_inbox"]
@@ -24,7 +25,7 @@ __all__ = ["NATIONAL_COMMUNES", "Inbox", "build_catalog", "commune_codes", "writ
 NATIONAL_COMMUNES = 3_321
 DISBURSEMENT_DATE = "2026-10-31"
 CORRECTION_LANDED = dt.datetime(2026, 11, 10, 8, tzinfo=dt.UTC)
-_GROUPS = ("completed", "transitional", "new", "preparation")
+_GROUPS = PROJECT_GROUPS
 _WORKS = ("Đường giao thông thôn", "Trường mầm non", "Nhà văn hóa thôn", "Kênh mương nội đồng", "Trạm y tế xã",
           "Cầu treo bản", "Hệ thống cấp nước sinh hoạt", "Kè chống sạt lở suối")
 _PLACES = ("Nà Lừa", "Khòn Pát", "Bản Châu", "Pò Mã", "Tân Thanh", "Đồng Bành", "Hữu Kiên", "Bắc Lãng")

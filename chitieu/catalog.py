@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from chitieu.config import FEEDS, MONTHLY_FEEDS
 from chitieu.errors import CatalogError
-from chitieu.warehouse import read_sql
+from chitieu.vocabulary import PROJECT_GROUPS
+from chitieu.warehouse import read_sql, sql_statements
 
 __all__ = ["Catalog", "load_catalog", "read_catalog", "warehouse_province"]
 
@@ -268,7 +269,7 @@ def _read_milestones(path: Path) -> list[dict]:
         if not 0 <= pct <= 100:
             raise r.fail(line, "required_pct", f"{pct} is not a percentage (0-100)")
         out.append({
-            "project_group": r.choice(line, row, "project_group", ("completed", "transitional", "new", "preparation")),
+            "project_group": r.choice(line, row, "project_group", PROJECT_GROUPS),
             "milestone_mmdd": mmdd,
             "required_pct": pct,
             "source_doc": r.text(line, row, "source_doc", required=False),
@@ -346,6 +347,6 @@ def load_catalog(conn: sa.Connection, catalog: Catalog) -> dict[str, int]:
             columns = list(rows[0])
             conn.execute(sa.text(f"insert into incoming_{table} ({', '.join(columns)}) values "
                                  f"({', '.join(':' + c for c in columns)})"), rows)
-        statements = [s for s in read_sql(f"catalog/upsert_{table}.sql").split(";\n") if s.strip()]
+        statements = sql_statements(read_sql(f"catalog/upsert_{table}.sql"))
         changed[table] = sum(conn.execute(sa.text(s)).rowcount for s in statements)
     return changed

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from chitieu.catalog import Catalog
 from chitieu.feeds import feed_spec
+from chitieu.vocabulary import PROJECT_GROUP_VI, PROJECT_GROUPS, vn_number
 
 __all__ = ["DemoFile", "build_feeds", "write_feeds"]
 
@@ -33,8 +34,7 @@ _SEASON = {1: 1.12, 2: 0.72, 3: 1.0, 4: 0.98, 5: 1.02, 6: 1.05, 7: 0.97, 8: 0.95
            12: 1.15}
 _COUNT_UNITS = ("sites", "units", "products", "clusters", "arrivals")
 _XLSX_EPOCH = (1980, 1, 1, 0, 0, 0)
-_GROUPS_VI = {"completed": "Hoàn thành", "transitional": "Chuyển tiếp", "new": "Khởi công mới",
-              "preparation": "Chuẩn bị đầu tư"}
+_GROUPS_VI = PROJECT_GROUP_VI
 
 
 @dataclass(frozen=True)
@@ -105,12 +105,7 @@ def _vn_number(value: object) -> str:
     """Vietnamese number text: '.' groups thousands, ',' marks decimals (1.795; 23,49)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "" if value is None else str(value)
-    if isinstance(value, float) and not value.is_integer():
-        whole, frac = f"{abs(value):.2f}".split(".")
-        frac = frac.rstrip("0")
-        text = f"{int(whole):,}".replace(",", ".") + ("," + frac if frac else "")
-        return ("-" if value < 0 else "") + text
-    return f"{int(value):,}".replace(",", ".")
+    return vn_number(value, 2)
 
 
 def _plain_number(value: object) -> str:
@@ -315,7 +310,7 @@ class _Generator:
         level = self.units[unit]["level"]
         count = rng.randint(5, 7) if level != "commune" else rng.randint(3, 5)
         groups = ["transitional", "completed", "new"] + rng.choices(
-            ["completed", "transitional", "new", "preparation"], weights=[2, 4, 3, 1], k=count - 3)
+            list(PROJECT_GROUPS), weights=[2, 4, 3, 1], k=count - 3)
         short = unit.split("_", 1)[-1][:6]
         out = []
         for n, group in enumerate(groups, start=1):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chitieu.packs import has_member, read_member
 
-__all__ = ["ACCEPTED_EXTENSIONS", "MAX_FILE_BYTES", "LandedFile", "SkippedPath"]
+__all__ = ["ACCEPTED_EXTENSIONS", "MAX_FILE_BYTES", "LandedFile", "SkippedPath", "archive_member"]
 
 MAX_FILE_BYTES = 150 * 1024 * 1024  # larger files are refused (parse) and not archived
 # CONTRACT.md section 2; any other file in a unit's feed folder is a rejected submission (check file_format)
@@ -46,3 +46,11 @@ class SkippedPath:
 
     rel_path: str
     reason: str
+
+
+def archive_member(landed: LandedFile) -> str | None:
+    """The file's name inside an archive pack; None for a file refused for its size (a unit could fill the disk).
+    Archiving names the members, loading records them."""
+    if landed.size_bytes > MAX_FILE_BYTES:
+        return None
+    return f"{landed.sha256}{landed.extension}"

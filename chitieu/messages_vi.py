@@ -10,6 +10,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
+from chitieu.vocabulary import FORMAT_VI, format_failure_vi, vn_number
 
 __all__ = ["Message", "describe_check", "file_problem_vi", "format_value", "period_locked_vi", "period_vi",
            "problem_message", "reminder_message",
@@ -40,18 +41,6 @@ _SCORE_LABELS = {
 }
 _KINDS = {"month": "tháng", "quarter": "quý", "year": "năm"}
 
-# Cell-level parse failures (tasks/parse.py: "<column type>_format").
-_FORMAT_VI = {
-    "int_format": "không phải số nguyên hợp lệ",
-    "decimal_format": "không phải số hợp lệ (dấu «.» ngăn cách hàng nghìn, dấu «,» trước phần thập phân)",
-    "date_format": "không phải ngày hợp lệ (YYYY-MM-DD hoặc dd/mm/yyyy)",
-    "month_format": "không phải kỳ tháng hợp lệ (YYYY-MM)",
-    "period_format": "không phải kỳ hợp lệ (YYYY, YYYY-Qn hoặc YYYY-MM)",
-    "project_group_format": "không phải nhóm dự án hợp lệ (hoàn thành, chuyển tiếp, khởi công mới, chuẩn bị đầu tư)",
-    "text_format": "quá dài (tối đa 2000 ký tự)",
-    "code_format": "không phải mã hợp lệ",
-    "indicator_code_format": "không phải mã chỉ tiêu hợp lệ",
-}
 
 # Whole-file failures (tasks/parse.py FileRejected.check, tasks/load.py load_failed).
 _FILE_VI = {
@@ -81,14 +70,6 @@ class Message:
 # --- values -------------------------------------------------------------------------------
 
 
-def _number_vi(value: float) -> str:
-    """Vietnamese number: '.' groups thousands, ',' marks decimals (1795 -> 1.795, 23.49 -> 23,49)."""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", ".")
-    whole, _, frac = f"{value:.6f}".rstrip("0").partition(".")
-    return f"{int(whole):,}".replace(",", ".") + "," + frac
-
-
 def format_value(value: object) -> str:
     """A sample cell as the unit should read it."""
     if value is None or value == "":
@@ -96,7 +77,7 @@ def format_value(value: object) -> str:
     if isinstance(value, bool):
         return "có" if value else "không"
     if isinstance(value, (int, float)):
-        return _number_vi(value)
+        return vn_number(value, 6)
     return f"«{value}»"
 
 
@@ -196,9 +177,9 @@ def describe_check(feed: str, check: str, column: str | None, sample: Sequence[M
             if keys and set(columns) <= keys:
                 return text
         return candidates[0][1]
+    if check in FORMAT_VI and column:
+        return format_failure_vi(_label(feed, column), check)
     label = f"«{_label(feed, column)}»" if column else ""
-    if check in _FORMAT_VI:
-        return f"Cột {label}: giá trị {_FORMAT_VI[check]}"
     if check == "column_present":
         return f"Thiếu cột bắt buộc {label}" if column else "Không tìm thấy dòng tên cột trong 20 dòng đầu của tệp"
     if check == "total_mismatch":

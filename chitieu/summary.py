@@ -5,10 +5,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from chitieu.records import RunSummary
+
 __all__ = ["print_summary"]
 
 
-def print_summary(summary) -> None:
+def print_summary(summary: RunSummary) -> None:
     console = Console(width=160)
     table = Table(title=f"chitieu run {summary.run_id} — as of {summary.as_of}", show_lines=False)
     for column in ("unit", "feed", "file", "status", "rows", "failed rows"):

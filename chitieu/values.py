@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chitieu.feeds import normalize_header
+from chitieu.vocabulary import PROJECT_GROUP_ALIASES
 
 __all__ = ["parse_date", "parse_month", "parse_number", "parse_period", "parse_project_group", "parse_text"]
 
@@ -174,12 +175,7 @@ def _parse_period_cells(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, bad
 
 
-_GROUPS = {
-    "completed": "completed", "hoanthanh": "completed",
-    "transitional": "transitional", "chuyentiep": "transitional",
-    "new": "new", "khoicongmoi": "new",
-    "preparation": "preparation", "chuanbidautu": "preparation",
-}
+_GROUPS = PROJECT_GROUP_ALIASES
 
 
 def parse_project_group(raw: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -56,6 +56,17 @@ def read_sql(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")
 
 
+def sql_statements(script: str) -> list[str]:
+    """A multi-statement SQL file's statements (split at a `;` ending a line), whole-line `--` comments dropped
+    (a `:word` in a comment would read as a bind parameter), statements with nothing else left out."""
+    out = []
+    for statement in script.split(";\n"):
+        body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--"))
+        if body.strip():
+            out.append(body)
+    return out
+
+
 # --- where the warehouse is -------------------------------------------------------------
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import copy as _copy
 import datetime as dt
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from prefect import flow, runtime, task
 from prefect.cache_policies import NO_CACHE
@@ -18,7 +16,7 @@ from chitieu.approval import auto_lock
 from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS, Settings, load_settings
 from chitieu.errors import ConfigError, LandingZoneMissing
-from chitieu.landing import SkippedPath
+from chitieu.records import ACCEPTED, RunSummary, SubmissionOutcome
 from chitieu.runs import finish_run, interrupted_runs, record_landing, release_leases, start_run
 from chitieu.warehouse import get_engine
 from tasks.alerts import send_alerts
@@ -28,46 +26,13 @@ from tasks.derive import derive_metrics
 from tasks.discover import classify_files, discover_files, landed_fingerprints
 from tasks.publish import announce_outcomes, publish_run
 
-if TYPE_CHECKING:
-    from tasks.load import SubmissionOutcome
-
 # tasks.parse, tasks.validate and tasks.load (pandas, pyarrow: ~0.5 s to import) are imported where there is
 # something to parse, validate or load, so that a pass over an empty inbox stays light.
 
-__all__ = ["TASK_RUNNER_ENV", "RunSummary", "ingest", "make_task_runner", "process_files"]
+__all__ = ["TASK_RUNNER_ENV", "ingest", "make_task_runner", "process_files"]
 
-ACCEPTED = ("loaded", "loaded_with_warnings")
 PART_BYTES = 48 * 2**20  # new files of a feed per pipelined part (up to ~440,000 disbursement rows)
 TASK_RUNNER_ENV = "CHITIEU_TASK_RUNNER"
-
-
-class RunSummary:
-    """What one pass did, for the CLI's table and for the run record.
-
-    A plain class, not a dataclass: Prefect walks a flow's dataclass result field by field looking for futures
-    (0.8 s for the outcomes of 3,321 files)."""
-
-    def __init__(self, run_id: int, as_of: dt.date, outcomes: list[SubmissionOutcome] | None = None,
-                 skipped: list[SkippedPath] | None = None, seen: int = 0):
-        self.run_id, self.as_of, self.seen = run_id, as_of, seen
-        self.outcomes: list[SubmissionOutcome] = outcomes if outcomes is not None else []
-        self.skipped: list[SkippedPath] = skipped if skipped is not None else []
-        self.derive: dict = {}
-        self.alerts: dict = {}
-        self.data_docs: str | None = None
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for o in self.outcomes:
-            out[o.status] = out.get(o.status, 0) + 1
-        return out
-
-    def with_changes(self, **changes) -> RunSummary:
-        """A shallow copy with some attributes replaced."""
-        copy = _copy.copy(self)
-        for name, value in changes.items():
-            setattr(copy, name, value)
-        return copy
 
 
 class _Pipeline:

@@ -12,9 +12,9 @@ from chitieu.catalog import read_catalog
 from chitieu.config import load_settings
 from chitieu.errors import ConfigError
 from chitieu.landing import LandedFile, SkippedPath
+from chitieu.records import ACCEPTED, RunSummary
 from chitieu.runs import finish_run, release_leases, start_run
 from chitieu.warehouse import get_engine
-from flows.ingest import ACCEPTED, RunSummary
 from tasks.alerts import send_alerts
 from tasks.derive import derive_metrics
 from tasks.load import reload_submissions

@@ -19,9 +19,9 @@ from prefect.utilities.annotations import quote
 from chitieu.catalog import read_catalog
 from chitieu.config import Settings, load_settings
 from chitieu.landing import LandedFile
+from chitieu.records import ACCEPTED
 from chitieu.runs import finish_run, record_landing, release_leases, start_run
 from chitieu.warehouse import get_engine
-from flows.ingest import ACCEPTED
 from tasks.alerts import send_alerts
 from tasks.archive import archive_files
 from tasks.data_docs import build_data_docs

@@ -11,19 +11,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from chitieu.config import Settings
-from chitieu.landing import MAX_FILE_BYTES, LandedFile
+from chitieu.landing import LandedFile, archive_member
 from chitieu.packs import pack_name, write_pack
 
-__all__ = ["archive_files", "archive_member", "pack_path"]
+__all__ = ["archive_files", "pack_path"]
 
 PACKER_MIN_FILES = 200  # from this many files, a separate process writes the pack (see chitieu/packs.py)
-
-
-def archive_member(landed: LandedFile) -> str | None:
-    """The file's name inside a pack; None for a file refused for its size (a unit could fill the disk)."""
-    if landed.size_bytes > MAX_FILE_BYTES:
-        return None
-    return f"{landed.sha256}{landed.extension}"
 
 
 def _members(files: list[LandedFile]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from chitieu.catalog import warehouse_province
 from chitieu.config import Settings
-from chitieu.warehouse import get_engine, read_sql
+from chitieu.warehouse import get_engine, read_sql, sql_statements
 
 __all__ = ["derive_metrics"]
 
@@ -22,10 +22,8 @@ ANALYZE_MIN_PAIRS = 500  # from this many dirty (unit, feed) pairs, the derive r
 
 
 def _script(conn: sa.Connection, name: str, params: dict) -> None:
-    for statement in read_sql(f"derive/{name}.sql").split(";\n"):
-        body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--"))
-        if body.strip():
-            conn.execute(sa.text(body), params)
+    for statement in sql_statements(read_sql(f"derive/{name}.sql")):
+        conn.execute(sa.text(statement), params)
 
 
 def _derive_metric_group(conn: sa.Connection, units: list[str], feeds: list[str], as_of: dt.date,

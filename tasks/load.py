@@ -7,7 +7,6 @@ import json
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,16 +20,15 @@ from prefect.cache_policies import NO_CACHE
 from chitieu.approval import Lock, lock_units, locked_periods
 from chitieu.config import Settings
 from chitieu.feeds import feed_spec
-from chitieu.landing import LandedFile
+from chitieu.landing import LandedFile, archive_member
 from chitieu.messages_vi import period_locked_vi
 from chitieu.pg_binary import SUPPORTED_TYPES
 from chitieu.pg_binary import encode as encode_binary
-from chitieu.warehouse import get_engine, read_sql
-from tasks.archive import archive_member
-from tasks.parse import ParsedFeed
-from tasks.validate import CheckFailure, FileVerdict
+from chitieu.records import ACCEPTED as _ACCEPTED
+from chitieu.records import CheckFailure, FileVerdict, ParsedFeed, SubmissionOutcome
+from chitieu.warehouse import get_engine, read_sql, sql_statements
 
-__all__ = ["SubmissionOutcome", "load_submissions", "record_duplicates"]
+__all__ = ["load_submissions", "record_duplicates", "reload_submissions"]
 
 BATCH_ROWS = 125_000
 REJECTED_BATCH = 1_000  # rejected files recorded per transaction
@@ -39,23 +37,6 @@ LOAD_LANES = max(1, min(4, os.cpu_count() or 1))
 SUMMARIZE_MIN_ROWS = 10_000  # from this many rows loaded, the BRIN ranges they filled are summarised at once
 ANALYZE_MIN_ROWS = 100_000  # ... and the fact table's statistics refreshed
 _log = logging.getLogger(__name__)
-_ACCEPTED = ("loaded", "loaded_with_warnings")
-
-
-@dataclass
-class SubmissionOutcome:
-    """What became of one landed file; the row of the run's summary table."""
-
-    submission_id: int | None
-    unit_code: str
-    feed: str
-    file_name: str
-    status: str
-    rows_total: int = 0
-    rows_failed: int = 0
-    periods: list[str] = field(default_factory=list)
-    failures: list[CheckFailure] = field(default_factory=list)
-    sha256: str = ""
 
 
 def _lock_units(conn: sa.Connection, feed: str, units: set[str]) -> None:
@@ -70,10 +51,8 @@ def after_facts_sql(feed: str) -> str:
 
 def _run_script(conn: sa.Connection, script: str, params: dict) -> None:
     """Run a multi-statement SQL file statement by statement with the same parameters."""
-    for statement in script.split(";\n"):
-        if statement.strip() and not all(line.strip().startswith("--") or not line.strip()
-                                         for line in statement.splitlines()):
-            conn.execute(sa.text(statement), params)
+    for statement in sql_statements(script):
+        conn.execute(sa.text(statement), params)
 
 
 def _column_types(conn: sa.Connection, feed: str) -> dict[str, str]:

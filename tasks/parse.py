@@ -19,26 +19,14 @@ from prefect.cache_policies import NO_CACHE
 from chitieu.errors import FileRejected
 from chitieu.feeds import FeedSpec, feed_spec, normalize_header
 from chitieu.landing import ACCEPTED_EXTENSIONS, MAX_FILE_BYTES, LandedFile
+from chitieu.records import ParsedFeed
 from chitieu.spreadsheets import SPREADSHEET_EXTENSIONS, read_sheet
 from chitieu.templates import FIGURE_TYPES, HEADER_SEARCH_ROWS, SetAside, Table, TotalRow, find_table, header_hits
 from chitieu.values import PARSERS
 
-__all__ = ["ParsedFeed", "parse_feed", "read_contents", "read_file"]
+__all__ = ["parse_feed", "read_contents", "read_file"]
 
 MAX_TEXT_CHARS = 2000
-
-
-@dataclass
-class ParsedFeed:
-    """All files of one feed in a run: typed rows, cell errors, and files rejected whole."""
-
-    feed: str
-    files: list[LandedFile]
-    rows: pd.DataFrame                     # canonical columns + _file (index into files) + _row
-    cell_errors: pd.DataFrame              # _file, _row, column, value, check
-    rejected: dict[int, FileRejected] = field(default_factory=dict)
-    set_aside: dict[int, list[SetAside]] = field(default_factory=dict)  # template rows that are not data, per file
-    totals: dict[int, list[TotalRow]] = field(default_factory=dict)     # total rows (cells typed), per file
 
 
 # --- reading one file into raw cells ------------------------------------------------------

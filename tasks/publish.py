@@ -10,6 +10,8 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
+from chitieu.records import RunSummary, SubmissionOutcome
+
 __all__ = ["EVENT_PREFIX", "announce_outcomes", "publish_report", "publish_run", "summary_rows"]
 
 EVENT_PREFIX = "chitieu.submission."  # + the submission's status: loaded, loaded_with_warnings, rejected, duplicate
@@ -17,13 +19,13 @@ SUMMARY_COLUMNS = ("unit", "feed", "file", "status", "rows", "failed_rows")
 WARNED = ("rejected", "loaded_with_warnings")
 
 
-def summary_rows(summary) -> list[dict]:
+def summary_rows(summary: RunSummary) -> list[dict]:
     """One dict per submission of the run, in the order of the CLI's table."""
     return [{"unit": o.unit_code, "feed": o.feed, "file": o.file_name, "status": o.status,
              "rows": o.rows_total, "failed_rows": o.rows_failed} for o in summary.outcomes]
 
 
-def _failures_markdown(summary) -> str:
+def _failures_markdown(summary: RunSummary) -> str:
     lines = [f"# Ingest run {summary.run_id} (as of {summary.as_of})", ""]
     counts = summary.counts()
     lines.append(", ".join(f"**{k}**: {v}" for k, v in sorted(counts.items())) or "No new files.")
@@ -42,7 +44,7 @@ def _failures_markdown(summary) -> str:
 
 
 @task(name="publish_run", cache_policy=NO_CACHE)
-def publish_run(summary) -> None:
+def publish_run(summary: RunSummary) -> None:
     """Attach the run's submission table and failure summary to the flow run."""
     rows = summary_rows(summary)
     # an empty pass publishes an empty table too: each run's artifacts say what it did, nothing included
@@ -52,14 +54,14 @@ def publish_run(summary) -> None:
                              description=f"Ingest run {summary.run_id}: statuses and failed checks")
 
 
-def _warning(outcome) -> str:
+def _warning(outcome: SubmissionOutcome) -> str:
     checks = "; ".join(f"{f.severity}: {f.message or f.expectation}" for f in outcome.failures[:5])
     more = f" (+{len(outcome.failures) - 5} more checks)" if len(outcome.failures) > 5 else ""
     return (f"{outcome.status}: {outcome.file_name!r} (unit {outcome.unit_code}, feed {outcome.feed}, submission "
             f"{outcome.submission_id}, {outcome.rows_failed}/{outcome.rows_total} rows failed) {checks}{more}")
 
 
-def _event(outcome, run_id: int) -> None:
+def _event(outcome: SubmissionOutcome, run_id: int) -> None:
     related = [{"prefect.resource.id": f"chitieu.feed.{outcome.feed}", "prefect.resource.role": "feed",
                 "prefect.resource.name": outcome.feed}]
     if outcome.submission_id:
@@ -75,7 +77,7 @@ def _event(outcome, run_id: int) -> None:
                         "checks": sorted({f.expectation for f in outcome.failures})})
 
 
-def announce_outcomes(summary) -> None:
+def announce_outcomes(summary: RunSummary) -> None:
     """Called in a flow: each rejected or warned submission a WARNING on the flow run (a Completed run still shows
     them), each submission an event `chitieu.submission.<status>` about the unit (resource `chitieu.unit.<code>`,
     related `chitieu.feed.<feed>` and `chitieu.submission.<id>`) for Prefect automations to react to."""

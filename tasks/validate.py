@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import os
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 import numpy as np
@@ -24,41 +23,15 @@ from chitieu.messages_vi import file_problem_vi, format_value
 from chitieu.outliers import MIN_POINTS as HISTORY_MIN_POINTS
 from chitieu.outliers import THRESHOLD as OUTLIER_THRESHOLD
 from chitieu.outliers import outlier_scores
+from chitieu.records import CheckFailure, FileVerdict, ParsedFeed
 from chitieu.templates import SET_ASIDE_REASONS, SetAside
+from chitieu.vocabulary import PROJECT_GROUPS, format_failure_vi
 from chitieu.warehouse import get_engine, read_sql
-from tasks.parse import ParsedFeed
 
-__all__ = ["CheckFailure", "FileVerdict", "validate_feed"]
+__all__ = ["validate_feed"]
 
 SAMPLE_ROWS = 5
 _EPOCH = np.datetime64("1970-01-01", "D")
-
-
-@dataclass
-class CheckFailure:
-    """One failed check of one file: which rows failed and a sample of their values."""
-
-    expectation: str
-    severity: str                # error | warning | info (rows set aside as not data)
-    column: str | None
-    rows: list[int]
-    sample: list[dict]
-    message: str                 # English, for engineers
-    message_vi: str              # Vietnamese, for the unit
-
-
-@dataclass
-class FileVerdict:
-    """The outcome of validation for one landed file."""
-
-    status: str                  # loaded | loaded_with_warnings | rejected
-    rows_total: int
-    failures: list[CheckFailure] = field(default_factory=list)
-    notes: list[CheckFailure] = field(default_factory=list)  # not failed checks: audit.submission_note
-
-    @property
-    def rows_failed(self) -> int:
-        return len({r for f in self.failures if f.severity == "error" for r in f.rows})
 
 
 # --- Great Expectations plumbing ----------------------------------------------------------
@@ -326,17 +299,6 @@ def _describe(check: str, column: str | None, count: int, rows: list[int], label
     return f"{check}{where}: {count} row(s) failed (rows {first})"
 
 
-_FORMAT_VI = {
-    "int_format": "không phải số nguyên hợp lệ", "decimal_format": "không phải số hợp lệ",
-    "date_format": "không phải ngày hợp lệ (YYYY-MM-DD hoặc dd/mm/yyyy)",
-    "month_format": "không phải kỳ tháng hợp lệ (YYYY-MM)",
-    "period_format": "không phải kỳ hợp lệ (YYYY, YYYY-Qn hoặc YYYY-MM)",
-    "project_group_format": "không phải nhóm dự án hợp lệ",
-    "text_format": "quá dài (tối đa 2000 ký tự) hoặc chứa ký tự NUL",
-    "code_format": "không hợp lệ", "indicator_code_format": "không hợp lệ",
-}
-
-
 def _note_short_history(frame: pd.DataFrame, feed: str, per_file: dict[int, list[CheckFailure]]) -> None:
     """A note per file listing the rows too new to be scored against the unit's history (no score is not a pass:
     the reviewer is told, in mart.review_queue; the unit is not alerted)."""
@@ -429,7 +391,7 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
             check, "error", column, rows, sample,
             f"{check} in column {column} ({label}): cannot read {len(rows)} cell(s), e.g. row {rows[0]} "
             f"value {sample[0][column]!r}",
-            f"Cột «{label}»: giá trị {_FORMAT_VI.get(check, 'không hợp lệ')}"))
+            format_failure_vi(label, check)))
     if len(frame):
         # the reporting year of a disbursement snapshot: the as-of year, and in January still the previous one
         # (December's figures and their corrections arrive in January)
@@ -437,7 +399,7 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
         parameters = {
             "known_indicators": sorted(i["indicator_code"] for i in catalog.indicators
                                        if i["source_feed"] == "indicator"),
-            "project_groups": ["completed", "transitional", "new", "preparation"],
+            "project_groups": list(PROJECT_GROUPS),
             "as_of_month_idx": as_of.year * 12 + as_of.month - 1,
             "as_of_day": float((np.datetime64(as_of, "D") - _EPOCH).astype(int)),
             "year_start_day": float((np.datetime64(dt.date(year, 1, 1), "D") - _EPOCH).astype(int)),

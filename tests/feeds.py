@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import os
 from pathlib import Path
 
 from chitieu.feeds import feed_spec
+from chitieu.landing import LandedFile
 
-__all__ = ["DISB", "DOSSIER", "labels", "write_csv", "write_json", "write_xlsx"]
+__all__ = ["DISB", "DOSSIER", "labels", "landed", "write_csv", "write_json", "write_xlsx"]
 
 # Canonical column names of the feeds most tests write (the dossier feed without its satisfaction survey).
 DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
@@ -76,3 +78,11 @@ def write_json(inbox: Path, unit: str, feed: str, name: str, records: list[dict]
     path = _target(inbox, unit, feed, name)
     path.write_text(json.dumps(records, ensure_ascii=False, default=str), encoding="utf-8")
     return _stamp(path, landed_at)
+
+
+def landed(path: Path) -> LandedFile:
+    """A file written by the writers above (<inbox>/<unit>/<feed>/<name>) as discovery would hand it on."""
+    data = path.read_bytes()
+    unit, feed = path.parent.parent.name, path.parent.name
+    return LandedFile(path, f"{unit}/{feed}/{path.name}", unit, feed, hashlib.sha256(data).hexdigest(), len(data),
+                      dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC))

@@ -100,7 +100,7 @@ def test_filled_forms_of_every_feed_load_every_row(env, engine):
 
 
 def test_template_command_writes_the_form(env, tmp_path):
-    from chitieu.cli import app
+    from apps.cli import app
 
     out = tmp_path / "mau.xlsx"
     result = CliRunner().invoke(app, ["template", "--feed", "dossier", "--unit", UNIT, "--out", str(out)])
@@ -117,7 +117,7 @@ def test_template_command_writes_the_form(env, tmp_path):
 @pytest.mark.parametrize("args", [["--feed", "weather"], ["--feed", "dossier", "--format", "pdf"],
                                   ["--feed", "dossier", "--unit", "NOT_A_UNIT"]])
 def test_template_command_refuses_bad_arguments(env, tmp_path, args):
-    from chitieu.cli import app
+    from apps.cli import app
 
     result = CliRunner().invoke(app, ["template", *args, "--out", str(tmp_path / "x")])
     assert result.exit_code != 0

@@ -20,7 +20,7 @@ from chitieu import prefect_local
 from tests.conftest import CATALOG, REPO
 from tests.feeds import write_csv
 
-CHITIEU = [sys.executable, "-c", "from chitieu.cli import main; main()"]
+CHITIEU = [sys.executable, "-c", "from apps.cli import main; main()"]
 DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time",
            "surveyed", "satisfied"]
 UI = re.compile(r"^prefect UI: (http://127\.0\.0\.1:\d+)", re.MULTILINE)
@@ -92,7 +92,7 @@ def test_a_user_prefect_api_is_used_and_no_local_server_started(env):
     from prefect.settings import get_current_settings
     from typer.testing import CliRunner
 
-    from chitieu.cli import app
+    from apps.cli import app
 
     harness_api = get_current_settings().api.url  # this session's test server, as PREFECT_API_URL would be
     assert harness_api

@@ -14,6 +14,8 @@ from matplotlib import dates as mdates  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from chitieu.vocabulary import PROJECT_GROUP_VI, PROJECT_GROUPS  # noqa: E402
+
 __all__ = ["attainment_chart", "disbursement_chart", "rate_heatmap", "rate_trends", "reference_target"]
 
 GREEN, AMBER, RED, GREY, INK = "#2e7d32", "#ef8f00", "#c62828", "#9e9e9e", "#263238"
@@ -21,8 +23,7 @@ CELL = {"met": "#c8e6c9", "close": "#ffe0b2", "below": "#ffcdd2", "none": "#f4f4
 _BANDS = list(CELL)
 STATUS_COLORS = {"met": GREEN, "not_met": RED, "not_due": AMBER, "no_data": GREY}
 PROJECT_COLORS = {"on_track": GREEN, "behind": RED, "not_due": GREY}
-GROUP_TITLES = {"completed": "Hoàn thành / completed", "transitional": "Chuyển tiếp / transitional",
-                "new": "Khởi công mới / new", "preparation": "Chuẩn bị đầu tư / preparation"}
+GROUP_TITLES = {group: f"{PROJECT_GROUP_VI[group]} / {group}" for group in PROJECT_GROUPS}
 METRIC_TITLES = {"online_dossier_rate": "Hồ sơ trực tuyến / online dossiers (%)",
                  "on_time_resolution_rate": "Giải quyết đúng hạn / resolved on time (%)",
                  "satisfaction_rate": "Mức độ hài lòng / satisfaction (%)"}
@@ -189,7 +190,7 @@ def rate_trends(metrics: list[str], months: list[str], series: dict[tuple[str, s
 
 def disbursement_chart(projects: list[dict], milestones: list[dict], year: int, as_of: dt.date | None) -> str:
     """Per project group: each project's progress on its date, the group total, and the milestone line."""
-    groups = ["completed", "transitional", "new", "preparation"]
+    groups = list(PROJECT_GROUPS)
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     with matplotlib.rc_context(_RC):
         fig = _figure(14, 3.4)

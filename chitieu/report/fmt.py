@@ -6,6 +6,8 @@ import datetime as dt
 import html
 from decimal import Decimal
 
+from chitieu.vocabulary import vn_number
+
 __all__ = ["COMPARATORS", "VN_TZ", "day_label", "esc", "num", "period_label", "quantity"]
 
 VN_TZ = dt.timezone(dt.timedelta(hours=7))
@@ -24,11 +26,7 @@ def num(value: object, decimals: int = 2) -> str:
     number = float(value) if isinstance(value, (Decimal, int, float)) else None
     if number is None:
         return esc(value)
-    text = f"{abs(number):,.{decimals}f}"
-    whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0")
-    out = whole.replace(",", ".") + ("," + frac if frac else "")
-    return ("-" if number < 0 and out.strip("0.,") else "") + out
+    return vn_number(number, decimals)
 
 
 def quantity(value: object, unit: str | None, decimals: int = 2) -> str:

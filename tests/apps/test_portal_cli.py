@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from chitieu.cli import app
+from apps.cli import app
 
 
 def test_users_add_and_token_print_the_secret_last_and_store_only_hashes(env, engine):

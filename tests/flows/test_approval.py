@@ -270,7 +270,7 @@ def test_cli_approve_and_unapprove_name_the_operating_system_user(env, engine):
 
     from typer.testing import CliRunner
 
-    from chitieu.cli import app
+    from apps.cli import app
 
     _write(env, "t09.csv", SEPT)
     ingest(as_of=AS_OF)

@@ -79,7 +79,7 @@ def test_good_files_in_every_format_load_with_vietnamese_values(env, engine):
 def test_mixed_inbox_good_files_load_bad_files_rejected_run_exits_zero(env, engine):
     from typer.testing import CliRunner
 
-    from chitieu.cli import app
+    from apps.cli import app
 
     inbox = env["inbox"]
     write_csv(inbox, "TTPVHCC", "dossier", "good.csv", DOSSIER, [["TTPVHCC", "2026-01", 100, 90, 80, 79, 10, 9]])

@@ -118,7 +118,7 @@ def test_flow_run_shows_rejections_as_warnings_events_and_artifacts(env, engine)
 def test_cli_run_sends_its_warnings_events_and_artifacts_to_prefect(env, engine):
     from typer.testing import CliRunner
 
-    from chitieu.cli import app
+    from apps.cli import app
 
     _bad_and_good_files(env["inbox"])
     result = CliRunner().invoke(app, ["run", "--as-of", AS_OF.isoformat()])

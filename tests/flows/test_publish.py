@@ -301,7 +301,7 @@ def test_columns_comments_and_views_added_later_are_published_from_the_warehouse
 def test_the_command_lists_what_changed_since_the_last_publication(env):
     from typer.testing import CliRunner
 
-    from chitieu.cli import app
+    from apps.cli import app
 
     _small_warehouse(env)
     out = env["home"] / "portal"

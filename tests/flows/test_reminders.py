@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from chitieu.cli import app
+from apps.cli import app
 from chitieu.config import load_settings
 from flows.ingest import ingest
 from flows.reminders import find_missing_reports, reminders

@@ -393,7 +393,7 @@ def _check_injections(engine: sa.Engine) -> None:
 def _run(engine: sa.Engine) -> str:
     from typer.testing import CliRunner
 
-    from chitieu.cli import app
+    from apps.cli import app
 
     before = _snapshot(engine)
     result = CliRunner().invoke(app, ["run", "--as-of", AS_OF.isoformat()])

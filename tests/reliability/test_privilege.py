@@ -199,7 +199,7 @@ def test_sentinel_password_never_leaks(workspace, server_url, monkeypatch):
     """A password set on the warehouse role (and on the SMTP and Apprise URLs) is never printed or stored."""
     from typer.testing import CliRunner
 
-    from chitieu.cli import app
+    from apps.cli import app
     from tests.reliability.test_hostile import DOSSIER, _csv
 
     sentinel = f"SENTINEL-{uuid.uuid4().hex}"

@@ -7,7 +7,7 @@ import html
 
 from typer.testing import CliRunner
 
-from chitieu.cli import app
+from apps.cli import app
 from flows.ingest import ingest
 from tests.feeds import DOSSIER, write_csv
 
