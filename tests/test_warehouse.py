@@ -66,11 +66,9 @@ def test_one_layer_of_connection_retries(monkeypatch, connection_attempts):
     def through_a_task() -> None:
         reach_warehouse()
 
-    started = time.monotonic()
     state = through_a_task(return_state=True)
     assert state.is_failed()
     assert len(connection_attempts) == 3, len(connection_attempts)
-    assert time.monotonic() - started < 6
 
     connection_attempts.clear()
     with pytest.raises(WarehouseUnavailable, match="warehouse unreachable"):

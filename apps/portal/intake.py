@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chitieu.config import FEEDS, Settings
+from chitieu.landing import ACCEPTED_EXTENSIONS as EXTENSIONS
 from chitieu.runtime import command_line_run
-from tasks.discover import EXTENSIONS
 
 __all__ = ["Refused", "UploadLimits", "land_upload", "receive", "safe_name"]
 
@@ -113,7 +113,7 @@ def receive(settings: Settings, unit: str, feed: str, file_name: str | None, dat
         raise Refused(422, "no_file", "Chưa chọn tệp hoặc tệp rỗng.")
     now = dt.datetime.now(dt.UTC)
     name = safe_name(file_name, hashlib.sha256(data).hexdigest(), now)
-    if os.path.splitext(name)[1] not in EXTENSIONS:
+    if os.path.splitext(name)[1].lower() not in EXTENSIONS:
         raise Refused(422, "file_format", f"Định dạng tệp không được nhận; hãy gửi tệp {', '.join(EXTENSIONS)}.")
     if name.endswith(".xlsx"):
         check_workbook(data, limits)
