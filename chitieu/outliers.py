@@ -40,6 +40,7 @@ def outlier_scores(new: pd.DataFrame, history: pd.DataFrame, keys: list[str], me
     base = new[[*keys, "_pidx"]].reset_index(drop=True)
     base["_rid"] = np.arange(len(base))
     hist = history[[*keys, "_pidx", *measures]].dropna(subset=["_pidx"])
+    hist = hist.astype({"_pidx": base["_pidx"].dtype})  # an empty history has object columns: merge needs one type
     pairs = base.merge(hist, on=keys, how="inner", suffixes=("", "_h"))
     pairs = pairs[pairs["_pidx_h"] != pairs["_pidx"]]
     points = pairs.groupby("_rid").size().reindex(base["_rid"], fill_value=0).to_numpy()

@@ -279,6 +279,6 @@ def test_periods_are_written_as_a_vietnamese_reader_does(period, written):
     sub = {"submission_id": 7, "unit_code": UNIT, "name_vi": "Trung tâm", "feed": "indicator", "status": "rejected",
            "file_name": "TTPVHCC/indicator/a.csv", "periods": [period], "received_at": None, "rows_total": 1,
            "rows_failed": 1, "help_name": "Văn phòng", "help_email": "hotro@example.vn"}
-    message = problem_message(sub, [])
+    message = problem_message(sub, [], {"unit_code": "LANGSON", "name_vi": "Tỉnh Lạng Sơn"})
     assert written in message.subject and f"Kỳ báo cáo: {written}" in message.body
     assert "Nếu cần hỗ trợ, đề nghị liên hệ: Văn phòng, thư điện tử hotro@example.vn." in message.body

@@ -33,7 +33,9 @@ def test_a_good_file_loads_and_a_broken_rule_rejects_its_file_alone(tmp_path):
     bad = write_csv(tmp_path, "XA_CHILANG", "dossier", "bad.csv", DOSSIER,
                     [["XA_CHILANG", "2026-01", "4", "3", "2", "1"], ["XA_CHILANG", "2026-02", "4", "9", "2", "1"]])
     verdicts = _verdicts("dossier", good, bad)
-    assert verdicts[0] == FileVerdict("loaded", 2, [])
+    assert (verdicts[0].status, verdicts[0].rows_total, verdicts[0].failures) == ("loaded", 2, [])
+    # no warehouse, no history: the rows are noted as not scored for outliers (a note, not a failed check)
+    assert [(n.expectation, n.severity, n.rows) for n in verdicts[0].notes] == [("history_too_short", "info", [2, 3])]
     assert verdicts[1].status == "rejected" and verdicts[1].rows_total == 2 and verdicts[1].rows_failed == 1
     (failure,) = verdicts[1].failures
     assert (failure.expectation, failure.severity, failure.column, failure.rows) == (
@@ -60,7 +62,8 @@ def test_a_file_parse_rejected_whole_is_rejected_with_its_reason(tmp_path):
     assert verdict.status == "rejected" and verdict.rows_total == 0
     (failure,) = verdict.failures
     assert isinstance(failure, CheckFailure) and failure.severity == "error"
-    assert failure.message_vi.startswith("Tệp không đọc được") and "TTPVHCC/dossier/empty.csv" in failure.message
+    assert failure.expectation == "file_not_empty" and failure.message_vi == "Tệp bị từ chối: Tệp rỗng"
+    assert "TTPVHCC/dossier/empty.csv" in failure.message
 
 
 def test_rows_failed_counts_each_row_once_and_ignores_warnings():
