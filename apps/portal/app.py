@@ -8,6 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
@@ -15,11 +16,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 
-from apps.portal import accounts
+from apps.portal import accounts, review
 from apps.portal.accounts import Account, SignInThrottle
 from apps.portal.intake import Refused, UploadLimits, receive
 from apps.portal.results import submission_answer
-from apps.portal.wording import FEED_TEXT, SUBMISSION_TEXT, TARGET_TEXT, number_vi
+from apps.portal.wording import APPROVAL_TEXT, DONE_TEXT, FEED_TEXT, SUBMISSION_TEXT, TARGET_TEXT, number_vi
 from chitieu.config import FEEDS, MONTHLY_FEEDS, Settings, load_settings
 from chitieu.warehouse import get_engine, read_sql
 
@@ -112,6 +113,7 @@ def create_app(config: PortalConfig | None = None, settings: Settings | None = N
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
     pages.globals.update(FEED_TEXT=FEED_TEXT, SUBMISSION_TEXT=SUBMISSION_TEXT, TARGET_TEXT=TARGET_TEXT,
+                         APPROVAL_TEXT=APPROVAL_TEXT, DONE_TEXT=DONE_TEXT, REVIEW_ROLES=review.REVIEW_ROLES,
                          number_vi=number_vi)
 
     def engine() -> sa.Engine:
@@ -168,6 +170,15 @@ def create_app(config: PortalConfig | None = None, settings: Settings | None = N
                            client=client(request), detail=f"{request.method} {request.url.path}: another unit")
             raise error(403, "forbidden", "Lần gửi này thuộc đơn vị khác.")
         return answer
+
+    def refuse(request: Request, account: Account, message_vi: str, **where) -> None:
+        accounts.audit(engine(), "refused", account=account, http_status=403, client=client(request),
+                       detail=f"{request.method} {request.url.path}: role {account.role}", **where)
+        raise PageError(403, "forbidden", message_vi)
+
+    def reviewer(request: Request, account: Account) -> None:
+        if account.role not in review.REVIEW_ROLES:
+            refuse(request, account, "Chỉ tài khoản cấp tỉnh được xem hàng chờ duyệt và duyệt số liệu.")
 
     def take(request: Request, account: Account, unit: str | None, feed: str, upload: UploadFile | None,
              dry_run: bool, page: bool) -> dict:
@@ -349,8 +360,67 @@ def create_app(config: PortalConfig | None = None, settings: Settings | None = N
         result = owned_submission(request, account, submission_id, page=True)
         versions = [r for r in _submissions(engine(), [result["unit_code"]], result["feed"], None, 500)
                     if set(r["periods"] or []) & set(result["periods"])]
+        warnings = [] if result["status"] == "duplicate" else review.warnings_of(engine(), submission_id)
         return page("submission.html", account, session_id, result=result, versions=versions,
-                    labels=_labels(result["feed"]))
+                    labels=_labels(result["feed"]), warnings=warnings, done=request.query_params.get("done"))
+
+    @app.post("/submissions/{submission_id}/explain")
+    def explain(request: Request, submission_id: int, expectation: str = Form(""), column: str = Form(""),
+                explanation: str = Form(""), csrf: str = Form("")):
+        account, session_id = page_account(request)
+        result = owned_submission(request, account, submission_id, page=True)
+        if account.role != "unit":  # the explanation is the unit's own word on its figures
+            refuse(request, account, "Chỉ đơn vị gửi số liệu mới giải thích cảnh báo của mình.",
+                   submission_id=submission_id)
+        check_csrf(request, session_id, csrf, account)
+        act(request, account, "explain", lambda: review.explain(
+            engine(), submission_id, expectation, column or None, explanation, account.email),
+            unit_code=result["unit_code"], feed=result["feed"], submission_id=submission_id)
+        return RedirectResponse(f"/submissions/{submission_id}?done=explained#warnings", status_code=303)
+
+    def act(request: Request, account: Account, event: str, action, **where) -> None:
+        """Run a review action; audit it, or its refusal (then the error page)."""
+        try:
+            action()
+        except review.Refused as exc:
+            accounts.audit(engine(), "refused", account=account, http_status=exc.status, client=client(request),
+                           detail=f"{request.method} {request.url.path}: {exc.error}", **where)
+            raise PageError(exc.status, exc.error, exc.message_vi) from None
+        accounts.audit(engine(), event, account=account, http_status=303, client=client(request), **where)
+
+    def back_to_queue(unit: str, feed: str, done: str) -> RedirectResponse:
+        query = urlencode({k: v for k, v in (("unit", unit), ("feed", feed), ("done", done)) if v})
+        return RedirectResponse(f"/review?{query}", status_code=303)
+
+    @app.get("/review")
+    def review_page(request: Request, unit: str | None = None, feed: str | None = None,
+                    period: str | None = None, done: str | None = None):
+        account, session_id = page_account(request)
+        reviewer(request, account)
+        rows = review.queue(engine(), [unit] if unit else None, feed or None, period or None)
+        return page("review.html", account, session_id, rows=rows, unit=unit, feed=feed, period=period, done=done,
+                    limit=review.QUEUE_LIMIT)
+
+    @app.post("/review/approve")
+    def review_approve(request: Request, unit: str = Form(""), feed: str = Form(""), period: str = Form(""),
+                       csrf: str = Form(""), filter_unit: str = Form(""), filter_feed: str = Form("")):
+        account, session_id = page_account(request)
+        reviewer(request, account)
+        check_csrf(request, session_id, csrf, account)
+        act(request, account, "approve", lambda: review.approve_period(engine(), unit, feed, period, account.email),
+            unit_code=unit, feed=feed)
+        return back_to_queue(filter_unit, filter_feed, "approved")
+
+    @app.post("/review/reopen")
+    def review_reopen(request: Request, unit: str = Form(""), feed: str = Form(""), period: str = Form(""),
+                      reason: str = Form(""), csrf: str = Form(""), filter_unit: str = Form(""),
+                      filter_feed: str = Form("")):
+        account, session_id = page_account(request)
+        reviewer(request, account)
+        check_csrf(request, session_id, csrf, account)
+        act(request, account, "reopen", lambda: review.reopen_period(engine(), unit, feed, period, account.email,
+                                                                     reason), unit_code=unit, feed=feed)
+        return back_to_queue(filter_unit, filter_feed, "reopened")
 
     @app.get("/due")
     def due_page(request: Request, unit: str | None = None):

@@ -99,3 +99,19 @@ def test_clerk_fixes_a_rejected_report_province_sees_both_versions_other_clerk_i
     page.goto(f"{portal.url}/submissions")
     assert page.locator("table.submissions tbody tr").count() == 0
     other.close()
+
+
+def test_a_reviewer_approves_from_a_phone_without_sideways_scrolling(portal, browser):
+    with portal.api(CLERK) as api:
+        assert api.post("/api/v1/submissions", params={"feed": "dossier"},
+                        files={"file": ("thang10.csv", dossier_csv(UNIT))}).json()["status"] == "loaded"
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    _sign_in(page, portal, PROVINCE)
+    page.click("text=Duyệt số liệu")
+    page.wait_for_url(f"{portal.url}/review")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the unit filter's long names fit
+    page.click(f"[data-unit='{UNIT}'][data-period='2026-10'] form.approve button")
+    assert "Đã duyệt" in page.inner_text(f"[data-unit='{UNIT}'][data-period='2026-10']")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.close()
