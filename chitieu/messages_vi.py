@@ -10,6 +10,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
+from chitieu.landing import ACCEPTED_EXTENSIONS
 from chitieu.vocabulary import FORMAT_VI, format_failure_vi, vn_number
 
 __all__ = ["Message", "describe_check", "file_problem_vi", "format_value", "period_locked_vi", "period_vi",
@@ -325,6 +326,10 @@ def resolved_message(passing: Mapping, alerted: Mapping, province: Mapping) -> M
     return Message(subject, "\n".join(lines))
 
 
+# "tệp .csv, .txt, ... hoặc .json": every format the landing zone accepts (CONTRACT.md section 2)
+_FORMATS_VI = ", ".join(ACCEPTED_EXTENSIONS[:-1]) + " hoặc " + ACCEPTED_EXTENSIONS[-1]
+
+
 def reminder_message(unit: Mapping, feed: str, period: str, due_date: dt.date, as_of: dt.date,
                      province: Mapping) -> Message:
     """Reminder that a monthly feed has not arrived by its due date."""
@@ -335,7 +340,7 @@ def reminder_message(unit: Mapping, feed: str, period: str, due_date: dt.date, a
         _greeting(unit), "",
         f"Đến ngày {_date_vi(as_of)}, hệ thống chưa nhận được báo cáo «{feed_label}» kỳ {period_vi(period)} "
         f"của đơn vị đạt yêu cầu. Hạn gửi là ngày {_date_vi(due_date)} (ngày 5 của tháng kế tiếp).", "",
-        f"Đề nghị đơn vị gửi tệp báo cáo (CSV, Excel hoặc JSON) vào thư mục {unit['unit_code']}/{feed}/ "
+        f"Đề nghị đơn vị gửi tệp báo cáo ({_FORMATS_VI}) vào thư mục {unit['unit_code']}/{feed}/ "
         "sớm nhất có thể. Nếu đơn vị đã gửi nhưng tệp bị từ chối, vui lòng xem thư thông báo lỗi và gửi lại "
         "tệp đã sửa.", _help_line(unit), "", _FOOTER,
     ]

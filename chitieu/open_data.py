@@ -110,6 +110,8 @@ COLUMN_TITLES_VI = {
     "name_vi": "Tên tiếng Việt", "name_en": "Tên tiếng Anh", "level": "Cấp", "parent_code": "Mã đơn vị cấp trên",
     "is_active": "Đang hoạt động", "monthly_feeds": "Báo cáo phải gửi hằng tháng", "periodicity": "Chu kỳ",
     "aggregation": "Cách cộng dồn lũy kế", "source_feed": "Nguồn số liệu",
+    "effective_from": "Áp dụng từ ngày", "decision_ref": "Quyết định điều chỉnh chỉ tiêu",
+    "kind": "Loại chỉ số (tính từ báo cáo hoặc đơn vị tự báo cáo)",
 }
 # Units of measure of the columns whose unit is fixed (a value's unit otherwise comes with its metric).
 COLUMN_UNITS = {"capital_plan_vnd": "VND", "disbursed_vnd": "VND", "progress_pct": "%", "milestone_pct": "%"}

@@ -34,6 +34,9 @@ MAX_TEXT_CHARS = 2000
 
 TEXT_EXTENSIONS = (".csv", ".txt")
 _SEPARATORS = {".csv": (",", ";"), ".txt": ("\t", ";", ",")}  # on a tie, the first
+# the csv module refuses fields over 128 KiB; a long cell is the text checks' to judge (by row and column),
+# not a reason to reject the whole file as malformed. Files are at most MAX_FILE_BYTES anyway.
+csv.field_size_limit(MAX_FILE_BYTES)
 
 
 def _decode(data: bytes, name: str, extension: str = ".csv") -> str:
@@ -83,7 +86,20 @@ def _text_grid(data: bytes, name: str, extension: str, lookup: dict[str, str]) -
             line = reader.line_num + 1
     except csv.Error as exc:
         raise FileRejected(name, f"malformed CSV: {exc}", row=line, check="file_structure") from None
+    if grid and text.count('"') % 2:  # the lenient reader takes an unclosed quote to the end of the file
+        _check_quotes_closed(text, sep, name, grid[-1][0])
     return grid, sep
+
+
+def _check_quotes_closed(text: str, sep: str, name: str, last_record_line: int) -> None:
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise FileRejected(name, "a quote (\") opened in this row is never closed", row=last_record_line,
+                               check="file_structure",
+                               problem_vi="dấu ngoặc kép (\") mở ở dòng này không được đóng") from None
 
 
 def _field_count_error(name: str, fields: int, expected: int, line: int) -> FileRejected:
@@ -126,7 +142,7 @@ def _read_bytes(landed: LandedFile) -> bytes:
         raise FileRejected(name, f"file is {landed.size_bytes // 2**20} MB, over the "
                                  f"{MAX_FILE_BYTES // 2**20} MB limit; split it", check="file_size")
     data = landed.read_bytes()
-    if not data.strip():
+    if not data.removeprefix(b"\xef\xbb\xbf").strip():  # nothing, or a byte-order mark and blank lines
         raise FileRejected(name, "file is empty", check="file_not_empty")
     return data
 

@@ -66,6 +66,7 @@ def test_one_reminder_per_missing_unit_feed_and_month_after_the_due_date(env, en
                                     "tháng 01/2026 (hạn 05/02/2026)")
     assert "Đến ngày 06/02/2026, hệ thống chưa nhận được báo cáo «Hồ sơ thủ tục hành chính» kỳ tháng 01/2026" in body
     assert "vào thư mục SO_NOIVU/dossier/" in body and "2026-01" not in body
+    assert "(.csv, .txt, .xlsx, .xls, .ods hoặc .json)" in body  # every format the landing zone takes
     assert "Nếu cần hỗ trợ, đề nghị liên hệ: Tỉnh Lạng Sơn, thư điện tử ubnd@langson.gov.vn." in body
 
     again = reminders(as_of=dt.date(2026, 2, 7))          # the next day: nothing repeated
