@@ -70,14 +70,16 @@ def template_url(server_url, tmp_path_factory) -> sa.URL:
 
 
 @contextlib.contextmanager
-def fresh_database(server_url: sa.URL, template_url: sa.URL, prefix: str = "t"):
-    """A database cloned from the migrated template; its pooled engines disposed and the database dropped after."""
+def fresh_database(server_url: sa.URL, template_url: sa.URL, prefix: str = "t", *, from_template: bool = True):
+    """A database cloned from the migrated template (or empty); its pooled engines disposed and the database
+    dropped after."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = admin_engine(server_url)
+    clone = f" template {TEMPLATE_DB}" if from_template else ""
     for attempt in range(8):  # the template may still be busy for a moment after the previous clone
         try:
             with admin.connect() as conn:
-                conn.execute(sa.text(f"create database {name} template {TEMPLATE_DB} owner chitieu"))
+                conn.execute(sa.text(f"create database {name}{clone} owner chitieu"))
             break
         except sa.exc.OperationalError:
             if attempt == 7:
@@ -105,15 +107,21 @@ def warehouse_url(server_url, template_url) -> sa.URL:
 @pytest.fixture
 def env(tmp_path, warehouse_url, monkeypatch) -> dict[str, Path]:
     """A chitieu environment: its own home, inbox, the repo's catalog and a fresh warehouse."""
-    home, inbox = tmp_path / "home", tmp_path / "inbox"
-    home.mkdir()
-    inbox.mkdir()
-    monkeypatch.setenv("CHITIEU_HOME", str(home))
-    monkeypatch.setenv("CHITIEU_INBOX", str(inbox))
-    monkeypatch.setenv("CHITIEU_CATALOG", str(CATALOG))
-    monkeypatch.setenv("CHITIEU_WAREHOUSE_URL", warehouse_url.render_as_string(hide_password=False))
-    monkeypatch.delenv("CHITIEU_SMTP_URL", raising=False)
-    monkeypatch.delenv("CHITIEU_ALERT_URLS", raising=False)
+    return point_chitieu_at(monkeypatch, tmp_path, warehouse_url)
+
+
+def point_chitieu_at(patch: pytest.MonkeyPatch, root: Path, url: sa.URL, catalog: Path = CATALOG) -> dict[str, Path]:
+    """Set the CHITIEU_* variables to a new home and inbox under `root`, `catalog` and the warehouse `url`;
+    no alerts are sent (tests that want them set CHITIEU_SMTP_URL after)."""
+    home, inbox = root / "home", root / "inbox"
+    home.mkdir(parents=True)
+    inbox.mkdir(parents=True)
+    patch.setenv("CHITIEU_HOME", str(home))
+    patch.setenv("CHITIEU_INBOX", str(inbox))
+    patch.setenv("CHITIEU_CATALOG", str(catalog))
+    patch.setenv("CHITIEU_WAREHOUSE_URL", url.render_as_string(hide_password=False))
+    patch.delenv("CHITIEU_SMTP_URL", raising=False)
+    patch.delenv("CHITIEU_ALERT_URLS", raising=False)
     return {"home": home, "inbox": inbox}
 
 

@@ -16,7 +16,7 @@ from frictionless import Resource, Schema
 
 from chitieu.feeds import feed_spec
 from chitieu.open_data import RESOURCES
-from tests.conftest import CATALOG, fresh_database
+from tests.conftest import fresh_database, point_chitieu_at
 from tests.feeds import write_csv
 
 AS_OF = dt.date(2026, 3, 20)
@@ -41,15 +41,8 @@ def demo_env(server_url, template_url, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("publish")
     with fresh_database(server_url, template_url, prefix="pub") as url, pytest.MonkeyPatch.context() as patch:
-        home, inbox = root / "home", root / "inbox"
-        home.mkdir()
-        inbox.mkdir()
-        patch.setenv("CHITIEU_HOME", str(home))
-        patch.setenv("CHITIEU_INBOX", str(inbox))
-        patch.setenv("CHITIEU_CATALOG", str(CATALOG))
-        patch.setenv("CHITIEU_WAREHOUSE_URL", url.render_as_string(hide_password=False))
-        patch.delenv("CHITIEU_SMTP_URL", raising=False)
-        patch.delenv("CHITIEU_ALERT_URLS", raising=False)
+        paths = point_chitieu_at(patch, root, url)
+        home, inbox = paths["home"], paths["inbox"]
         demo(as_of=AS_OF, seed=7)
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         yield {"home": home, "inbox": inbox, "engine": engine, "root": root}

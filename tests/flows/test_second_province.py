@@ -7,7 +7,6 @@ year to date. Every figure is computed by hand in the comments."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 
 from chitieu.catalog import read_catalog
 from chitieu.errors import CatalogError
-from tests.conftest import admin_engine
+from tests.conftest import fresh_database, point_chitieu_at
 from tests.feeds import DISB, DOSSIER, write_csv
 from tests.mailsink import SmtpSink
 
@@ -60,34 +59,17 @@ def write_catalog(folder: Path, units: str = UNITS) -> Path:
 @pytest.fixture
 def caobang(tmp_path, server_url, template_url, monkeypatch):
     """An empty warehouse database and Cao Bằng's catalog, loaded by the init flow; an SMTP sink for alerts."""
-    from chitieu import warehouse
     from flows.init_warehouse import init_warehouse
 
-    name = f"cb_{uuid.uuid4().hex[:12]}"
-    admin = admin_engine(server_url)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"create database {name} owner chitieu"))
-    url = template_url.set(database=name)
-    home, inbox = tmp_path / "home", tmp_path / "inbox"
-    inbox.mkdir(parents=True)
-    monkeypatch.setenv("CHITIEU_HOME", str(home))
-    monkeypatch.setenv("CHITIEU_INBOX", str(inbox))
-    monkeypatch.setenv("CHITIEU_CATALOG", str(write_catalog(tmp_path / "catalog")))
-    monkeypatch.setenv("CHITIEU_WAREHOUSE_URL", url.render_as_string(hide_password=False))
-    monkeypatch.delenv("CHITIEU_ALERT_URLS", raising=False)
-    try:
+    with fresh_database(server_url, template_url, "cb", from_template=False) as url:
+        paths = point_chitieu_at(monkeypatch, tmp_path, url, write_catalog(tmp_path / "catalog"))
+        home, inbox = paths["home"], paths["inbox"]
         with SmtpSink() as sink:
             monkeypatch.setenv("CHITIEU_SMTP_URL", sink.url)
             init_warehouse()
             engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
             yield {"inbox": inbox, "home": home, "engine": engine, "smtp": sink}
             engine.dispose()
-    finally:
-        for key in [k for k in warehouse._ENGINES if f"/{name}" in k]:
-            warehouse._ENGINES.pop(key).dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"drop database if exists {name} with (force)"))
-        admin.dispose()
 
 
 def _at(day: dt.date) -> dt.datetime:
