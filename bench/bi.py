@@ -205,6 +205,54 @@ def copy_floor(home: Home, repeats: int) -> dict:
             "select": select_s, "select_times": selects}
 
 
+def maintenance_cost(home: Home, repeats: int) -> dict:
+    """What keeping core.project_status costs a load: sql/load/refresh_project_status.sql for every disbursement
+    submission of the warehouse (all its projects replaced, as a national load does in its batches), rolled back,
+    against a raw COPY of as many fact rows into a plain table (the floor of figure 1 of `make bench`)."""
+    import psycopg
+    import sqlalchemy as sa
+
+    from chitieu.warehouse import read_sql, sql_statements
+
+    with psycopg.connect(home.url(), autocommit=True) as conn:
+        data = bytearray()
+        with conn.cursor() as cur, cur.copy(
+                "copy (select project_code, project_name, unit_code, project_group, capital_plan_vnd, disbursed_vnd,"
+                " as_of_date from core.fact_disbursement) to stdout") as copy:
+            for block in copy:
+                data += block
+        conn.execute("create table if not exists public.bench_bi_copy (project_code text, project_name text,"
+                     " unit_code text, project_group text, capital_plan_vnd bigint, disbursed_vnd bigint,"
+                     " as_of_date date)")
+    engine = sa.create_engine(home.url().replace("postgresql://", "postgresql+psycopg://", 1))
+    statements = sql_statements(read_sql("load/refresh_project_status.sql"))
+    refresh, copies, rows = [], [], 0
+    try:
+        for _ in range(repeats):
+            with engine.connect() as conn:
+                ids = list(conn.scalars(sa.text("select submission_id from audit.submission"
+                                                " where feed = 'disbursement' and status <> 'duplicate'")))
+                started = time.perf_counter()
+                for statement in statements:
+                    rows = conn.execute(sa.text(statement), {"ids": ids}).rowcount
+                refresh.append(time.perf_counter() - started)
+                conn.rollback()
+            with psycopg.connect(home.url(), autocommit=True) as raw:
+                raw.execute("truncate public.bench_bi_copy")
+                started = time.perf_counter()
+                with raw.cursor() as cur, cur.copy("copy public.bench_bi_copy from stdin") as copy:
+                    view = memoryview(data)
+                    for start in range(0, len(view), 1 << 20):
+                        copy.write(view[start:start + (1 << 20)])
+                copies.append(time.perf_counter() - started)
+    finally:
+        with psycopg.connect(home.url(), autocommit=True) as raw:
+            raw.execute("drop table if exists public.bench_bi_copy")
+        engine.dispose()
+    return {"rows": rows, "refresh": median(refresh), "refresh_times": refresh, "copy": median(copies),
+            "copy_times": copies}
+
+
 # --- the report ----------------------------------------------------------------------------------
 
 
@@ -247,6 +295,15 @@ def render(r: dict) -> str:
                   f"{_times(floor['copy_times'])}), `select *` fetched by psycopg {floor['select']:.3f} s "
                   f"({_times(floor['select_times'])}). The view itself: "
                   f"{nat['views']['disbursement_progress']['seconds']:.3f} s."]
+    kept = r.get("maintenance")
+    if kept:
+        lines += ["", f"What core.project_status costs the load: replacing the rows of every unit "
+                  f"({kept['rows']:,} projects, `sql/load/refresh_project_status.sql`, rolled back) took "
+                  f"{kept['refresh']:.2f} s ({_times(kept['refresh_times'])}), "
+                  f"{kept['refresh'] / kept['rows'] * 1e6:.2f} s per million rows; a raw `COPY` of as many fact rows "
+                  "into a plain table, same run: "
+                  f"{kept['copy']:.2f} s ({_times(kept['copy_times'])}), so {kept['refresh'] / kept['copy']:.2f}× the "
+                  "COPY floor of the load."]
     notes = Path(__file__).resolve().parent / "bi_findings.md"
     if notes.exists():
         lines += ["", notes.read_text(encoding="utf-8").rstrip()]
@@ -323,6 +380,9 @@ def run(work: Path, *, rows: int = 1_000_000, communes: int = 3_321, repeats: in
         results["demo"] = measure(homes[1], repeats)
         _say("floor: the rows of mart.disbursement_progress as a plain table")
         results["floor"] = copy_floor(homes[0], repeats)
+        _say("the load's share: core.project_status replaced for every unit, vs a raw COPY of as many rows")
+        results["maintenance"] = maintenance_cost(homes[0], repeats)
+        _say(f"    {results['maintenance']}")
     finally:
         if not keep:
             for home in homes:

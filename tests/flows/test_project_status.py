@@ -15,16 +15,9 @@ from tests.feeds import DISB, write_csv
 AS_OF = dt.date(2026, 11, 20)
 T0 = dt.datetime(2026, 9, 3, 8, tzinfo=dt.UTC)
 
-# what core.project_status was as a view (V005): every project at its latest current as_of_date
-_FROM_CURRENT = """
-select distinct on (unit_code, project_code)
-       unit_code, project_code, project_name, project_group, as_of_date, capital_plan_vnd, disbursed_vnd,
-       submission_id
-from core.current_disbursement
-order by unit_code, project_code, as_of_date desc, submission_id desc, source_row desc
-"""
-_TABLE = ("select unit_code, project_code, project_name, project_group, as_of_date, capital_plan_vnd,"
-          " disbursed_vnd, submission_id from core.project_status")
+# the same rows computed afresh from the current facts and the milestones
+_FROM_CURRENT = "select * from core.project_progress"
+_TABLE = "select * from core.project_status"
 
 
 def _status(engine) -> dict[tuple[str, str], tuple]:
@@ -127,3 +120,26 @@ def test_a_rerun_that_now_rejects_the_file_removes_its_projects(env, engine):
     status = _status(engine)
     assert not any(unit == "XA_CHILANG" for unit, _ in status)
     assert ("XA_DONGDANG", "Q1") in status
+
+
+def test_a_milestone_change_in_the_catalog_recomputes_its_groups(env, engine, tmp_path, monkeypatch):
+    import shutil
+
+    from flows.init_warehouse import init_warehouse
+    from tests.conftest import CATALOG
+
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    assert {k: r.status for k, r in _status(engine).items()}[("XA_CHILANG", "P1")] == "on_track"  # 40 % >= 30 %
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG, catalog)
+    milestones = (catalog / "milestones.csv").read_text(encoding="utf-8")
+    edited = milestones.replace("transitional,06-30,30,", "transitional,06-30,50,")
+    assert edited != milestones
+    (catalog / "milestones.csv").write_text(edited, encoding="utf-8")
+    monkeypatch.setenv("CHITIEU_CATALOG", str(catalog))
+    init_warehouse()
+    status = _status(engine)
+    assert (status[("XA_CHILANG", "P1")].status, status[("XA_CHILANG", "P1")].milestone_pct) == ("behind", 50)
+    init_warehouse()  # the catalog again, unchanged: nothing to recompute
+    assert _status(engine) == status
