@@ -97,6 +97,8 @@ create function core.refresh_project_milestones() returns trigger
 language plpgsql as $$
 begin
     if exists (select 1 from changed_milestone) then  -- the catalog load's upsert runs on every `chitieu init`
+        -- loads replacing units' rows finish first and wait for this transaction: the rows recomputed below see them
+        lock table core.project_status in share row exclusive mode;
         delete from core.project_status where project_group in (select project_group from changed_milestone);
         insert into core.project_status
         select * from core.project_progress
