@@ -10,6 +10,8 @@
    (PREFECT_API_URL) and without one (Prefect's ephemeral server).
 5. Peak RSS of the process that ran (1).
 6. One 100,000-row disbursement file of one unit: rows/s of a full ingest pass vs a raw COPY of the same rows.
+Then bench/bi.py: the BI reads of a dashboard and of every mart view, national vs the demo warehouse (its own
+section of BENCHMARKS.md).
 
 Everything lives under bench/out/ (git-ignored): the generated catalog and inboxes, one CHITIEU_HOME (embedded
 PostgreSQL) per warehouse, a Prefect server's home. Prints a table and writes BENCHMARKS.md at the repo root.
@@ -29,6 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bi import keep_section  # noqa: E402
+from bench.bi import run as run_bi  # noqa: E402
 from bench.harness import (  # noqa: E402
     REPO,
     Home,
@@ -205,13 +209,18 @@ def main() -> None:
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     _write_report(results, write=not args.no_write)
 
+    # --- BI reads at national scale: bench/bi.py, its own warehouses, its own section of BENCHMARKS.md ------
+    _say("BI reads at national scale (bench/bi.py)")
+    run_bi(out / "bi", rows=args.rows, communes=args.communes, repeats=args.repeats, write=not args.no_write,
+           keep=args.keep)
+
 
 def _write_report(results: dict, *, write: bool) -> None:
     table = render(results)
     print()
     print(table)
-    if write:
-        (REPO / "BENCHMARKS.md").write_text(table, encoding="utf-8")
+    if write:  # the BI section (bench/bi.py) is kept until bench/bi.py rewrites it
+        (REPO / "BENCHMARKS.md").write_text(keep_section(table), encoding="utf-8")
         _say(f"wrote {REPO / 'BENCHMARKS.md'}")
 
 

@@ -44,9 +44,18 @@ def _lock_units(conn: sa.Connection, feed: str, units: set[str]) -> None:
     lock_units(conn, feed, units)
 
 
+def refresh_current_sql(feed: str) -> str:
+    """The script that recomputes a feed's current slices for the units of submissions :ids, and for disbursement
+    each project's latest current row (core.project_status, V015), in the caller's transaction."""
+    script = read_sql("load/refresh_current.sql")
+    if feed == "disbursement":
+        script = script.rstrip().rstrip(";") + ";\n\n" + read_sql("load/refresh_project_status.sql")
+    return script
+
+
 def after_facts_sql(feed: str) -> str:
-    """The post-COPY script for a feed: slices, versions, current slices."""
-    return read_sql("load/after_facts.sql").format(refresh_current=read_sql("load/refresh_current.sql"))
+    """The post-COPY script for a feed: slices, versions, current slices (and, for disbursement, project status)."""
+    return read_sql("load/after_facts.sql").format(refresh_current=refresh_current_sql(feed))
 
 
 def _run_script(conn: sa.Connection, script: str, params: dict) -> None:
@@ -502,7 +511,7 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
                 _copy_facts(conn, parsed.feed, _with_submission_ids(facts, {idx: sid}))
                 _run_script(conn, after_facts_sql(parsed.feed), {"ids": [sid], **carried.slice_params({idx: sid})})
             else:
-                _run_script(conn, read_sql("load/refresh_current.sql"), {"ids": [sid]})
+                _run_script(conn, refresh_current_sql(parsed.feed), {"ids": [sid]})
             _insert_checks(conn, {sid: verdict.failures})
             _insert_notes(conn, {sid: verdict.notes})
         outcomes.append(_outcome(parsed, idx, sid, verdict, carried))

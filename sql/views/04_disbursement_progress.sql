@@ -1,31 +1,11 @@
 -- mart.disbursement_progress — grain: one row per project at its latest current as_of_date.
 create view mart.disbursement_progress as
-with milestones as (
-    select project_group, required_pct,
-           split_part(milestone_mmdd, '-', 1)::int as milestone_month,
-           split_part(milestone_mmdd, '-', 2)::int as milestone_day
-    from core.milestone
-),
-final as (
-    -- core.project_status is read once, so that a filter on the view (a unit, a project) reaches its rows
+with final as (
+    -- core.project_status: a table kept by the load, each project with its milestone and status (V015, computed by
+    -- core.project_progress); a filter on the view (a unit, a project, a status) reaches its rows directly
     select p.project_code, p.unit_code, p.project_group, p.as_of_date, p.capital_plan_vnd, p.disbursed_vnd,
-           round(100.0 * p.disbursed_vnd / nullif(p.capital_plan_vnd, 0), 2) as progress_pct,
-           m.milestone_date, m.required_pct as milestone_pct,
-           case when m.milestone_date is null then 'not_due'
-                when 100.0 * p.disbursed_vnd >= m.required_pct * p.capital_plan_vnd then 'on_track'
-                else 'behind' end as status,
-           p.project_name, p.submission_id
+           p.progress_pct, p.milestone_date, p.milestone_pct, p.status, p.project_name, p.submission_id
     from core.project_status p
-    left join lateral (
-        -- the milestone in force on as_of_date: the last one dated on or before it
-        select make_date(extract(year from p.as_of_date)::int, milestone_month, milestone_day) as milestone_date,
-               required_pct
-        from milestones
-        where project_group = p.project_group
-          and make_date(extract(year from p.as_of_date)::int, milestone_month, milestone_day) <= p.as_of_date
-        order by 1 desc
-        limit 1
-    ) m on true
 )
 select * from final;
 comment on view mart.disbursement_progress is

@@ -1,0 +1,145 @@
+"""core.project_status (V015): each project's latest current row, a table the load keeps per unit.
+
+After every kind of load it must hold exactly what the former view computed from the current facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from flows.ingest import ingest
+from tests.feeds import DISB, write_csv
+
+AS_OF = dt.date(2026, 11, 20)
+T0 = dt.datetime(2026, 9, 3, 8, tzinfo=dt.UTC)
+
+# the same rows computed afresh from the current facts and the milestones
+_FROM_CURRENT = "select * from core.project_progress"
+_TABLE = "select * from core.project_status"
+
+
+def _status(engine) -> dict[tuple[str, str], tuple]:
+    """core.project_status by (unit, project), after checking it against the current facts."""
+    with engine.connect() as conn:
+        table = conn.execute(sa.text(_TABLE)).all()
+        expected = conn.execute(sa.text(_FROM_CURRENT)).all()
+    assert sorted(table) == sorted(expected)
+    return {(r.unit_code, r.project_code): r for r in table}
+
+
+def _figures(status: dict) -> dict[tuple[str, str], tuple]:
+    return {k: (str(r.as_of_date), r.capital_plan_vnd, r.disbursed_vnd) for k, r in status.items()}
+
+
+def _first_month(inbox):
+    write_csv(inbox, "XA_CHILANG", "disbursement", "thang_8.csv", DISB,
+              [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 200, "2026-05-31"],
+               ["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 400, "2026-08-31"],
+               ["P2", "Trường", "XA_CHILANG", "new", 3000, 300, "2026-08-31"],
+               ["P3", "Cầu", "XA_CHILANG", "completed", 500, 500, "2026-05-31"]], landed_at=T0)
+    write_csv(inbox, "XA_DONGDANG", "disbursement", "thang_8.csv", DISB,
+              [["Q1", "Kênh", "XA_DONGDANG", "completed", 1000, 1000, "2026-06-30"]], landed_at=T0)
+
+
+def test_after_a_load_each_project_at_its_latest_current_date(env, engine):
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    assert _figures(_status(engine)) == {
+        ("XA_CHILANG", "P1"): ("2026-08-31", 1000, 400),
+        ("XA_CHILANG", "P2"): ("2026-08-31", 3000, 300),
+        ("XA_CHILANG", "P3"): ("2026-05-31", 500, 500),
+        ("XA_DONGDANG", "Q1"): ("2026-06-30", 1000, 1000),
+    }
+    # a later month adds to what the unit already had; the other unit is not touched
+    write_csv(env["inbox"], "XA_CHILANG", "disbursement", "thang_9.csv", DISB,
+              [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 700, "2026-09-30"]],
+              landed_at=T0 + dt.timedelta(days=30))
+    before = _status(engine)
+    ingest(as_of=AS_OF)
+    after = _status(engine)
+    assert _figures(after)[("XA_CHILANG", "P1")] == ("2026-09-30", 1000, 700)
+    assert _figures(after)[("XA_CHILANG", "P2")] == ("2026-08-31", 3000, 300)
+    assert after[("XA_DONGDANG", "Q1")] == before[("XA_DONGDANG", "Q1")]
+    with engine.connect() as conn:
+        progress = dict(conn.execute(sa.text("select project_code, disbursed_vnd from mart.disbursement_progress"
+                                             " where unit_code = 'XA_CHILANG'")).all())
+    assert progress == {"P1": 700, "P2": 300, "P3": 500}
+
+
+def test_a_correction_supersedes_the_units_rows(env, engine):
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    # version 2 of the unit's August figures: P2 corrected, P1's August row gone (its May row is current again
+    # only if May is a slice of the new version too: here it is), P3 dropped with its month
+    write_csv(env["inbox"], "XA_CHILANG", "disbursement", "thang_8_dinh_chinh.csv", DISB,
+              [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 250, "2026-05-31"],
+               ["P2", "Trường", "XA_CHILANG", "new", 3000, 900, "2026-08-31"]],
+              landed_at=T0 + dt.timedelta(days=2))
+    ingest(as_of=AS_OF)
+    status = _status(engine)
+    with engine.connect() as conn:
+        versions = dict(conn.execute(sa.text("select file_name, version from mart.submission_log"
+                                             " where unit_code = 'XA_CHILANG'")).all())
+    assert versions == {"XA_CHILANG/disbursement/thang_8.csv": 1,
+                        "XA_CHILANG/disbursement/thang_8_dinh_chinh.csv": 2}
+    assert _figures(status)[("XA_CHILANG", "P2")] == ("2026-08-31", 3000, 900)
+    assert _figures(status)[("XA_DONGDANG", "Q1")] == ("2026-06-30", 1000, 1000)
+
+
+def test_rerun_and_a_rejected_file_change_nothing(env, engine):
+    from flows.rerun import rerun
+
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    before = _status(engine)
+    summary = rerun(unit="XA_CHILANG", feed="disbursement", as_of=AS_OF)
+    assert {o.status for o in summary.outcomes} == {"loaded"}
+    assert _status(engine) == before
+    # a rejected file (another unit's code in its rows) for a unit with data, and one for a unit without
+    write_csv(env["inbox"], "XA_CHILANG", "disbursement", "sai.csv", DISB,
+              [["P1", "Đường thôn", "XA_DONGDANG", "transitional", 1000, 999, "2026-10-31"]],
+              landed_at=T0 + dt.timedelta(days=40))
+    write_csv(env["inbox"], "XA_CAOLOC", "disbursement", "sai.csv", DISB,
+              [["R1", "Nhà văn hóa", "XA_DONGDANG", "new", 1000, 10, "2026-10-31"]],
+              landed_at=T0 + dt.timedelta(days=40))
+    summary = ingest(as_of=AS_OF)
+    assert {o.status for o in summary.outcomes} == {"rejected"}
+    assert _status(engine) == before
+
+
+def test_a_rerun_that_now_rejects_the_file_removes_its_projects(env, engine):
+    from flows.rerun import rerun
+
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    # the same file reprocessed at an as-of date before its figures: they are in the future now, the file rejected
+    summary = rerun(unit="XA_CHILANG", feed="disbursement", as_of=dt.date(2026, 7, 1))
+    assert {o.status for o in summary.outcomes} == {"rejected"}
+    status = _status(engine)
+    assert not any(unit == "XA_CHILANG" for unit, _ in status)
+    assert ("XA_DONGDANG", "Q1") in status
+
+
+def test_a_milestone_change_in_the_catalog_recomputes_its_groups(env, engine, tmp_path, monkeypatch):
+    import shutil
+
+    from flows.init_warehouse import init_warehouse
+    from tests.conftest import CATALOG
+
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    assert {k: r.status for k, r in _status(engine).items()}[("XA_CHILANG", "P1")] == "on_track"  # 40 % >= 30 %
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG, catalog)
+    milestones = (catalog / "milestones.csv").read_text(encoding="utf-8")
+    edited = milestones.replace("transitional,06-30,30,", "transitional,06-30,50,")
+    assert edited != milestones
+    (catalog / "milestones.csv").write_text(edited, encoding="utf-8")
+    monkeypatch.setenv("CHITIEU_CATALOG", str(catalog))
+    init_warehouse()
+    status = _status(engine)
+    assert (status[("XA_CHILANG", "P1")].status, status[("XA_CHILANG", "P1")].milestone_pct) == ("behind", 50)
+    init_warehouse()  # the catalog again, unchanged: nothing to recompute
+    assert _status(engine) == status
