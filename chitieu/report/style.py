@@ -80,6 +80,7 @@ td.cell.miss { background: #ffcdd2; color: #b71c1c; font-weight: 700; } td.cell.
 p.search { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; }
 input.unit-search { font: inherit; padding: 5px 9px; min-width: 280px; border: 1px solid #b0bec5; border-radius: 5px; }
 .unit-count { color: var(--muted); font-size: 13px; }
+table.sortable td[data-value] { text-align: right; white-space: nowrap; }
 .scroll { max-height: 560px; overflow: auto; border: 1px solid var(--line); }
 table.sortable th button { font: inherit; font-weight: 600; color: inherit; background: none; border: 0; padding: 0;
                            cursor: pointer; text-align: inherit; }
