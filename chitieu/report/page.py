@@ -317,10 +317,11 @@ def _disbursement(data: ReportData) -> str:
                     f"<th>ngày số liệu / as of</th></tr></thead><tbody>{late}</tbody></table>") if late else ""
     note = ('<p class="note">Each dot is a project at its latest reported date; the dashed line is the share of the '
             "capital plan required by the milestones (seed 003, item II.5); the diamond is the whole group.</p>")
-    if national.is_national(len(owners)):
-        note = ""
+    body = f"{chart}{note}{groups}{behind_table}"
+    if national.is_national(len(owners)):  # the province by group first, then each unit
+        body = f"{groups}<h3>Từng đơn vị / each unit</h3>{chart}{behind_table}"
     return _section("disbursement", "Public-investment disbursement by project group", "Giải ngân vốn đầu tư công",
-                    f"{chart}{note}{groups}{behind_table}")
+                    body)
 
 
 # --- reporting completeness and timeliness ---------------------------------------------------------------
