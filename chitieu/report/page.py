@@ -401,7 +401,7 @@ def _spread(values: list[float]) -> str:
 
 
 def _ranked(title: str, kind: str, ordered: list[tuple[str, float]], data: ReportData) -> national.Ranking:
-    return national.Ranking(f"{title}", kind, [(data.unit_name(c), c, _pct(v)) for c, v in ordered[:national.RANKED]])
+    return national.Ranking(title, kind, [(data.unit_name(c), c, _pct(v)) for c, v in ordered[:national.RANKED]])
 
 
 def _rates_national(data: ReportData, metrics: list[str], months: list[str], series: dict, values: dict,
