@@ -321,7 +321,7 @@ def _times(values: list[float]) -> str:
 def write_section(section: str, path: Path = REPO / "BENCHMARKS.md") -> None:
     """Put the section into BENCHMARKS.md, replacing an earlier one (up to the next `## ` heading)."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# chitieu benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |^<!-- |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1)
     else:
@@ -333,7 +333,7 @@ def keep_section(new_text: str, path: Path = REPO / "BENCHMARKS.md") -> str:
     """`new_text` with the BI section of the current BENCHMARKS.md appended (run_all rewrites the file whole)."""
     if not path.exists():
         return new_text
-    match = re.search(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", path.read_text(encoding="utf-8"), re.S | re.M)
+    match = re.search(rf"^{re.escape(SECTION)}\n.*?(?=^## |^<!-- |\Z)", path.read_text(encoding="utf-8"), re.S | re.M)
     return new_text if match is None or SECTION in new_text else new_text.rstrip("\n") + "\n\n" + match.group(0)
 
 

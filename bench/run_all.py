@@ -10,6 +10,7 @@
    (PREFECT_API_URL) and without one (Prefect's ephemeral server).
 5. Peak RSS of the process that ran (1).
 6. One 100,000-row disbursement file of one unit: rows/s of a full ingest pass vs a raw COPY of the same rows.
+7. `chitieu report` on a national warehouse vs on the demo's (bench/report_national.py, its own section).
 Then bench/bi.py: the BI reads of a dashboard and of every mart view, national vs the demo warehouse (its own
 section of BENCHMARKS.md).
 
@@ -31,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import report_national  # noqa: E402
 from bench.bi import keep_section  # noqa: E402
 from bench.bi import run as run_bi  # noqa: E402
 from bench.harness import (  # noqa: E402
@@ -214,14 +216,25 @@ def main() -> None:
     run_bi(out / "bi", rows=args.rows, communes=args.communes, repeats=args.repeats, write=not args.no_write,
            keep=args.keep)
 
+    # --- (7) the report at national scale (its own warehouses; writes its own section) -------------
+    _say("(7) `chitieu report`: national warehouse vs the demo's")
+    report_national.main(["--communes", str(args.communes), "--repeats", str(args.repeats), "--out",
+                          str(out / "report"), *(["--no-write"] if args.no_write else []),
+                          *(["--keep"] if args.keep else [])])
+
 
 def _write_report(results: dict, *, write: bool) -> None:
     table = render(results)
     print()
     print(table)
-    if write:  # the BI section (bench/bi.py) is kept until bench/bi.py rewrites it
-        (REPO / "BENCHMARKS.md").write_text(keep_section(table), encoding="utf-8")
-        _say(f"wrote {REPO / 'BENCHMARKS.md'}")
+    if write:  # the BI section (bench/bi.py) and figure 7's section are kept until their benches rewrite them
+        path = REPO / "BENCHMARKS.md"
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        path.write_text(keep_section(table), encoding="utf-8")
+        if report_national.BEGIN in old and report_national.END in old:
+            kept = old.split(report_national.BEGIN, 1)[1].split(report_national.END, 1)[0]
+            report_national.write_section(path, report_national.BEGIN + kept + report_national.END + "\n")
+        _say(f"wrote {path}")
 
 
 # --- the report ---------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from chitieu.vocabulary import PROJECT_GROUP_VI, PROJECT_GROUPS  # noqa: E402
 
-__all__ = ["attainment_chart", "disbursement_chart", "rate_heatmap", "rate_trends", "reference_target"]
+__all__ = ["attainment_chart", "band", "disbursement_chart", "rate_heatmap", "rate_trends", "reference_target",
+           "unit_bars"]
 
 GREEN, AMBER, RED, GREY, INK = "#2e7d32", "#ef8f00", "#c62828", "#9e9e9e", "#263238"
 CELL = {"met": "#c8e6c9", "close": "#ffe0b2", "below": "#ffcdd2", "none": "#f4f4f4"}
@@ -31,8 +32,9 @@ _RC = {"svg.fonttype": "none", "text.parse_math": False, "font.family": "DejaVu 
        "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 10, "axes.titleweight": "bold"}
 
 
-def _svg(fig: Figure, name: str, label: str) -> str:
-    """The figure as an inline <svg> element: no XML prolog, namespaces, metadata or global styles."""
+def _svg(fig: Figure, name: str, label: str, units: int | None = None) -> str:
+    """The figure as an inline <svg> element: no XML prolog, namespaces, metadata or global styles; `units`, the
+    number of units it draws a bar or row for, as its data-units attribute."""
     buffer = io.StringIO()
     with matplotlib.rc_context({**_RC, "svg.hashsalt": name}):
         fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.08,
@@ -44,7 +46,8 @@ def _svg(fig: Figure, name: str, label: str) -> str:
     svg = re.sub(r"<style[^>]*>.*?</style>", "", svg, flags=re.S)
     svg = re.sub(r"(https?:)?//[^\s\"'<>]+", "", svg)  # belt and braces: nothing may point outside the page
     label = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-    return svg.replace("<svg", f'<svg class="chart" role="img" aria-label="{label}"', 1)
+    count = f' data-units="{units}"' if units is not None else ""
+    return svg.replace("<svg", f'<svg class="chart" role="img" aria-label="{label}"{count}', 1)
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -76,7 +79,7 @@ def attainment_chart(rows: list[tuple[str, dict[str, int]]]) -> str:
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(loc="lower center", bbox_to_anchor=(0.45, 1.0), ncol=2, frameon=False, fontsize=8)
         ax.tick_params(axis="y", length=0)
-        return _svg(fig, "attainment", "Targets met, not met and without data, by unit")
+        return _svg(fig, "attainment", "Targets met, not met and without data, by unit", len(rows))
 
 
 # --- dossier service rates ------------------------------------------------------------------------------
@@ -91,7 +94,8 @@ def reference_target(targets: list[dict], metric: str, unit: str, province: str)
     return max(pool, key=lambda t: float(t["target_value"])) if pool else None
 
 
-def _band(value: float | None, target: dict | None) -> str:
+def band(value: float | None, target: dict | None) -> str:
+    """met, close (within 5 points), below, or none (no value) against a reference target."""
     if value is None:
         return "none"
     if target is None:
@@ -120,7 +124,7 @@ def rate_heatmap(metrics: list[str], units: list[tuple[str, str]], months: list[
                 cells = []
                 for col, month in enumerate(months):
                     value = values.get((metric, code, month))
-                    cells.append(_BANDS.index(_band(value, target)))
+                    cells.append(_BANDS.index(band(value, target)))
                     if value is not None:
                         tick = "✓" if (metric, code, month) in approved else ""
                         ax.text(col, row, f"{value:.1f}".replace(".", ",") + tick, ha="center", va="center",
@@ -142,7 +146,8 @@ def rate_heatmap(metrics: list[str], units: list[tuple[str, str]], months: list[
             ax.set_xlabel("tháng / month")
             for side in ("left", "bottom"):
                 ax.spines[side].set_visible(False)
-        return _svg(fig, "rates-grid", "Dossier rates by unit and month, coloured against targets")
+        return _svg(fig, "rates-grid", "Dossier rates by unit and month, coloured against targets",
+                    sum(code != province for code, _ in units))
 
 
 def rate_trends(metrics: list[str], months: list[str], series: dict[tuple[str, str], dict[str, tuple]],
@@ -240,3 +245,32 @@ def disbursement_chart(projects: list[dict], milestones: list[dict], year: int, 
                    fontsize=8)
         axes[0].set_ylabel("% kế hoạch vốn đã giải ngân\n% of capital plan disbursed")
         return _svg(fig, "disbursement", "Disbursement progress by project group against the milestones")
+
+
+# --- units ranked (national view) -------------------------------------------------------------------
+
+
+def unit_bars(rows: list[tuple[str, float]], reference: float | None, reference_label: str, xlabel: str,
+              name: str, label: str) -> str:
+    """Horizontal bars, one per unit in the given order (the first on top), with a dashed reference line (the
+    province's figure); values in %."""
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.2, 0.28 * len(rows) + 1.1)
+        ax = fig.add_subplot()
+        names = [n for n, _ in rows][::-1]
+        values = [v for _, v in rows][::-1]
+        colors = [RED if reference is not None and v < reference else AMBER for v in values]
+        bars = ax.barh(names, values, color=colors, height=0.66)
+        for bar, value in zip(bars, values, strict=True):
+            ax.text(bar.get_width() + 0.8, bar.get_y() + bar.get_height() / 2, f"{value:.1f}".replace(".", ","),
+                    va="center", fontsize=7.5, color=INK)
+        if reference is not None:
+            ax.axvline(reference, color=INK, linestyle="--", linewidth=1.1)
+            ax.annotate(f"{reference_label}: {reference:.1f}%".replace(".", ","), (reference, 1.0),
+                        xycoords=("data", "axes fraction"), xytext=(3, 2), textcoords="offset points", fontsize=7.5,
+                        color=INK)
+        ax.set_xlim(0, 108)
+        ax.set_xlabel(xlabel)
+        ax.tick_params(axis="y", length=0, labelsize=7.5)
+        ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
+        return _svg(fig, name, label, len(rows))

@@ -1,10 +1,15 @@
-"""The report page: one self-contained HTML document (inline CSS and SVG, no script, no external reference)."""
+"""The report page: one self-contained HTML document (inline CSS and SVG, no external reference).
+
+At a province's scale (a few dozen units) every section shows every unit and the page has no script. A section
+that lists more than `national.THRESHOLD` units (a country's 3,321 communes) shows the national view instead
+(chitieu/report/national.py): the province line, a summary, the worst and best ranked, charts of the worst
+`national.CHART_CAP` units, and every unit in a searchable, sortable table, with one small inline script."""
 
 from __future__ import annotations
 
 import json
 
-from chitieu.report import charts
+from chitieu.report import charts, national
 from chitieu.report.fmt import COMPARATORS, VN_TZ, day_label, esc, num, period_label, quantity
 from chitieu.report.model import RATE_METRICS, ReportData
 from chitieu.report.style import CSS
@@ -18,6 +23,8 @@ FEED_TEXT = {"dossier": "Hồ sơ TTHC", "disbursement": "Giải ngân", "admin_
 SUBMISSION_TEXT = {"loaded": "loaded", "loaded_with_warnings": "loaded with warnings", "rejected": "rejected",
                    "duplicate": "duplicate"}
 LEVEL_ORDER = {"province": 0, "department": 1, "center": 2, "commune": 3}
+LEVEL_TEXT = {"province": "tỉnh", "department": "sở, ngành", "center": "trung tâm", "commune": "xã, phường"}
+METRIC_TITLES_VI = {m: t.split(" / ")[0] for m, t in charts.METRIC_TITLES.items()}
 
 
 def _unit_order(data: ReportData, codes: set[str]) -> list[str]:
@@ -214,7 +221,13 @@ def _targets(data: ReportData) -> str:
     note = ('<p class="note">Each target is judged on the latest year-to-date value of its metric or indicator '
             "(rates are ratios of sums over the months reported). Numbers use Vietnamese notation: "
             "1.795 = 1795; 23,49 = 23.49.</p>")
-    overview = (f'<div class="overview"><div>{charts.attainment_chart(summary)}</div>'
+    chart = charts.attainment_chart(summary)
+    if national.is_national(len(summary)):  # the units with the most targets missed, then not yet met
+        worst = sorted(summary, key=lambda s: (-s[1]["not_met"], -s[1]["not_due"], -s[1]["no_data"], s[0]))
+        chart = (f'<p class="note">{national.CHART_CAP} trên {num(len(summary))} đơn vị có chỉ tiêu: các đơn vị có '
+                 "nhiều chỉ tiêu không đạt nhất (danh sách đầy đủ trong bảng dưới).</p>"
+                 + charts.attainment_chart(worst[:national.CHART_CAP]))
+    overview = (f'<div class="overview"><div>{chart}</div>'
                 f"<div>{_shortfalls(data)}</div></div>")
     return _section("targets", "Target attainment", "Kết quả thực hiện chỉ tiêu",
                     f"{overview}{note}{table}{sources}")
@@ -241,6 +254,10 @@ def _rates(data: ReportData) -> str:
     metrics = [m for m in RATE_METRICS if any(r["metric_code"] == m for r in data.rates)]
     targets = [t for t in data.targets if t["year"] == data.year]  # the rates shown are the report year's
     trend = charts.rate_trends(metrics, months, series, targets, names, data.province)
+    if national.is_national(len(codes) - (data.province in codes)):
+        return _section("rates", "Dossier service rates by unit", "Tỷ lệ hồ sơ trực tuyến, đúng hạn, hài lòng",
+                        f"<h3>Year to date against the targets</h3>{trend}"
+                        + _rates_national(data, metrics, months, series, values, targets, codes, names))
     approved = frozenset((r["metric_code"], r["unit_code"], r["period"]) for r in data.rates
                          if r["scope"] == "month" and r.get("is_approved"))
     grid = charts.rate_heatmap(metrics, [(c, names[c]) for c in codes], months, values, targets, data.province,
@@ -262,7 +279,11 @@ def _disbursement(data: ReportData) -> str:
     if not data.projects:
         return _section("disbursement", "Public-investment disbursement", "Giải ngân vốn đầu tư công",
                         '<p class="empty">No disbursement data yet.</p>')
-    chart = charts.disbursement_chart(data.projects, data.milestones, data.year, data.as_of)
+    owners = {p["unit_code"] for p in data.projects}
+    if national.is_national(len(owners)):
+        chart = _disbursement_national(data, sorted(owners))
+    else:
+        chart = charts.disbursement_chart(data.projects, data.milestones, data.year, data.as_of)
     rows = []
     for group, title in charts.GROUP_TITLES.items():
         mine = [p for p in data.projects if p["project_group"] == group]
@@ -296,8 +317,11 @@ def _disbursement(data: ReportData) -> str:
                     f"<th>ngày số liệu / as of</th></tr></thead><tbody>{late}</tbody></table>") if late else ""
     note = ('<p class="note">Each dot is a project at its latest reported date; the dashed line is the share of the '
             "capital plan required by the milestones (seed 003, item II.5); the diamond is the whole group.</p>")
+    body = f"{chart}{note}{groups}{behind_table}"
+    if national.is_national(len(owners)):  # the province by group first, then each unit
+        body = f"{groups}<h3>Từng đơn vị / each unit</h3>{chart}{behind_table}"
     return _section("disbursement", "Public-investment disbursement by project group", "Giải ngân vốn đầu tư công",
-                    f"{chart}{note}{groups}{behind_table}")
+                    body)
 
 
 # --- reporting completeness and timeliness ---------------------------------------------------------------
@@ -319,6 +343,9 @@ def _reporting(data: ReportData) -> str:
     by_key: dict[tuple[str, str], dict[str, dict]] = {}
     for r in data.reporting:
         by_key.setdefault((r["unit_code"], r["feed"]), {})[r["period"]] = r
+    if national.is_national(len({u for u, _ in by_key})):
+        return _section("reporting", "Reporting completeness and timeliness by unit", "Tình hình gửi báo cáo định kỳ",
+                        _reporting_national(data, months, by_key))
     rows = []
     order = {c: i for i, c in enumerate(_unit_order(data, {u for u, _ in by_key}))}
     for unit, feed in sorted(by_key, key=lambda k: (k[1], order[k[0]])):
@@ -353,6 +380,209 @@ def _reporting(data: ReportData) -> str:
              f"<tbody>{''.join(rows)}</tbody></table>")
     return _section("reporting", "Reporting completeness and timeliness by unit", "Tình hình gửi báo cáo định kỳ",
                     legend + table)
+
+
+# --- national views: sections listing more than national.THRESHOLD units -------------------------------------------
+
+METRIC_SHORT = {"online_dossier_rate": "hồ sơ trực tuyến", "on_time_resolution_rate": "giải quyết đúng hạn",
+                "satisfaction_rate": "hài lòng"}
+BAND_TEXT = {"met": "đạt chỉ tiêu", "close": "thấp hơn chỉ tiêu ≤ 5 điểm", "below": "thấp hơn chỉ tiêu > 5 điểm",
+             "none": "chưa có số liệu"}
+
+
+def _pct(value: float | None) -> str:
+    return f"{num(value, 1)}%" if value is not None else "—"
+
+
+def _spread(values: list[float]) -> str:
+    """Lowest · first quartile · median · third quartile · highest, in %."""
+    five = national.quartiles(values)
+    return " · ".join(num(v, 1) for v in five) if five else "—"
+
+
+def _ranked(title: str, kind: str, ordered: list[tuple[str, float]], data: ReportData) -> national.Ranking:
+    return national.Ranking(title, kind, [(data.unit_name(c), c, _pct(v)) for c, v in ordered[:national.RANKED]])
+
+
+def _rates_national(data: ReportData, metrics: list[str], months: list[str], series: dict, values: dict,
+                    targets: list[dict], codes: list[str], names: dict[str, str]) -> str:
+    """Each unit's year-to-date rates against its reference target: summary, worst and best, worst 20 month by
+    month, every unit in a table."""
+    province = data.province
+    members = [c for c in codes if c != province]
+    ytd: dict[tuple[str, str], float] = {}
+    for (metric, code), points in series.items():
+        known = sorted((p, v[1]) for p, v in points.items() if v[1] is not None)
+        if known:
+            ytd[(metric, code)] = known[-1][1]
+    bands = {(m, c): charts.band(ytd.get((m, c)), charts.reference_target(targets, m, c, province))
+             for m in metrics for c in members}
+    head = ["Tỷ lệ lũy kế", *BAND_TEXT.values(), "phân bố (%): thấp nhất · ¼ · trung vị · ¾ · cao nhất"]
+    summary_rows = []
+    rankings = []
+    for metric in metrics:
+        counted = [sum(1 for c in members if bands[(metric, c)] == b) for b in BAND_TEXT]
+        have = [(c, ytd[(metric, c)]) for c in members if (metric, c) in ytd]
+        summary_rows.append([METRIC_TITLES_VI.get(metric, metric), *(num(n) for n in counted),
+                             _spread([v for _, v in have])])
+        have.sort(key=lambda cv: (cv[1], data.unit_name(cv[0])))
+        rankings.append(_ranked(f"{national.RANKED} đơn vị thấp nhất: {METRIC_SHORT.get(metric, metric)}", "worst",
+                                have, data))
+        rankings.append(_ranked(f"{national.RANKED} đơn vị cao nhất: {METRIC_SHORT.get(metric, metric)}", "best",
+                                sorted(have, key=lambda cv: (-cv[1], data.unit_name(cv[0]))), data))
+
+    def badness(code: str) -> tuple:
+        mine = [bands[(m, code)] for m in metrics]
+        shown = [ytd[(m, code)] for m in metrics if (m, code) in ytd]
+        return (-mine.count("below"), -mine.count("close"), sum(shown) / len(shown) if shown else 101.0,
+                data.unit_name(code))
+
+    ranked = sorted(members, key=badness)
+    worst = ranked[:national.CHART_CAP]
+    approved = frozenset((r["metric_code"], r["unit_code"], r["period"]) for r in data.rates
+                         if r["scope"] == "month" and r.get("is_approved") and r["unit_code"] in set(worst))
+    grid = charts.rate_heatmap(metrics, [(c, names[c]) for c in [province, *worst] if c in names], months, values,
+                               targets, province, approved)
+    columns = [national.Column("Đơn vị"), national.Column("Mã"), national.Column("Cấp"),
+               *(national.Column(f"{METRIC_SHORT.get(m, m).capitalize()} (%)", True) for m in metrics),
+               national.Column("Số tỷ lệ chưa đạt", True), national.Column("Xếp hạng (1 = thấp nhất)", True)]
+    position = {c: i for i, c in enumerate(ranked, start=1)}
+    rows = []
+    for code in sorted(members, key=data.unit_name):
+        missed = sum(1 for m in metrics if bands[(m, code)] in ("close", "below"))
+        level = (data.units.get(code) or {}).get("level")
+        rows.append(national.UnitRow(data.unit_name(code), code, [
+            (data.unit_name(code), None), (code, None), (LEVEL_TEXT.get(level, level or ""), None),
+            *((_pct(ytd.get((m, code))), ytd.get((m, code))) for m in metrics),
+            (str(missed), missed), (num(position[code]), position[code])]))
+    line = [(METRIC_SHORT.get(m, m), _pct(ytd.get((m, province)))) for m in metrics]
+    line.append((f"lũy kế đến {period_label(months[-1])}; đơn vị báo cáo", num(len(members))))
+    legend = ('<p class="legend"><span class="sw met"></span>đạt chỉ tiêu <span class="sw close"></span>thấp hơn '
+              '≤ 5 điểm <span class="sw below"></span>thấp hơn > 5 điểm <span class="sw none"></span>chưa có số '
+              "liệu. Mỗi đơn vị so với chỉ tiêu của chính nó, nếu không có thì chỉ tiêu của tỉnh, nếu không có thì "
+              "chỉ tiêu cao nhất đặt cho tỷ lệ đó. ✓: tháng đã phê duyệt.</p>")
+    return "<h3>Từng đơn vị / each unit</h3>" + national.render_unit_list(
+        "rates", province_label="Toàn tỉnh", province=line, summary_head=head, summary_rows=summary_rows,
+        rankings=rankings, columns=columns, rows=rows, table_title=f"Tất cả {num(len(members))} đơn vị",
+        chart=legend + grid,
+        chart_title=f"{len(worst)} đơn vị thấp nhất (nhiều tỷ lệ chưa đạt nhất), từng tháng, và toàn tỉnh")
+
+
+def _disbursement_national(data: ReportData, owners: list[str]) -> str:
+    """Each investor unit's share of its capital plan disbursed: summary, worst and best, worst 20 charted, every
+    unit in a table."""
+    totals: dict[str, list[float]] = {c: [0, 0.0, 0.0, 0] for c in owners}
+    for p in data.projects:
+        t = totals[p["unit_code"]]
+        t[0] += 1
+        t[1] += float(p["capital_plan_vnd"])
+        t[2] += float(p["disbursed_vnd"])
+        t[3] += p["status"] == "behind"
+    share = {c: 100 * t[2] / t[1] if t[1] else None for c, t in totals.items()}
+    plan, done = sum(t[1] for t in totals.values()), sum(t[2] for t in totals.values())
+    overall = 100 * done / plan if plan else None
+    have = sorted(((c, v) for c, v in share.items() if v is not None), key=lambda cv: (cv[1], data.unit_name(cv[0])))
+    bands = [("dưới 25%", 0, 25), ("25–50%", 25, 50), ("50–75%", 50, 75), ("từ 75% trở lên", 75, 1000)]
+    head = ["Tỷ lệ giải ngân của đơn vị", *(b for b, _, _ in bands), "có dự án chậm tiến độ",
+            "phân bố (%): thấp nhất · ¼ · trung vị · ¾ · cao nhất"]
+    counts = [num(sum(1 for _, v in have if lo <= v < hi)) for _, lo, hi in bands]
+    summary_rows = [["Số đơn vị", *counts, num(sum(1 for t in totals.values() if t[3])), _spread([v for _, v in have])]]
+    rankings = [_ranked(f"{national.RANKED} đơn vị giải ngân thấp nhất", "worst", have, data),
+                _ranked(f"{national.RANKED} đơn vị giải ngân cao nhất", "best",
+                        sorted(have, key=lambda cv: (-cv[1], data.unit_name(cv[0]))), data)]
+    worst = have[:national.CHART_CAP]
+    chart = charts.unit_bars([(data.unit_name(c), v) for c, v in worst], overall, "toàn tỉnh",
+                             "% kế hoạch vốn đã giải ngân", "disbursement-units",
+                             "Units with the lowest share of their capital plan disbursed")
+    columns = [national.Column("Đơn vị"), national.Column("Mã"), national.Column("Dự án", True),
+               national.Column("Kế hoạch (tỷ đồng)", True), national.Column("Đã giải ngân (tỷ đồng)", True),
+               national.Column("Tỷ lệ (%)", True), national.Column("Dự án chậm tiến độ", True)]
+    rows = [national.UnitRow(data.unit_name(c), c, [
+        (data.unit_name(c), None), (c, None), (num(t[0]), t[0]), (num(t[1] / 1e9, 1), round(t[1] / 1e9, 3)),
+        (num(t[2] / 1e9, 1), round(t[2] / 1e9, 3)), (_pct(share[c]), share[c] and round(share[c], 2)),
+        (num(t[3]), t[3])]) for c, t in sorted(totals.items(), key=lambda ct: data.unit_name(ct[0]))]
+    line = [("dự án", num(sum(t[0] for t in totals.values()))), ("kế hoạch vốn", f"{num(plan / 1e9, 1)} tỷ đồng"),
+            ("đã giải ngân", f"{num(done / 1e9, 1)} tỷ đồng ({_pct(overall)})"), ("đơn vị", num(len(owners)))]
+    return national.render_unit_list(
+        "disbursement", province_label="Toàn tỉnh", province=line, summary_head=head, summary_rows=summary_rows,
+        rankings=rankings, columns=columns, rows=rows, table_title=f"Tất cả {num(len(owners))} đơn vị",
+        chart=chart, chart_title=f"{len(worst)} đơn vị giải ngân thấp nhất (đường nét đứt: toàn tỉnh)")
+
+
+def _months_text(periods: list[str]) -> str:
+    """Months of one year as runs: ['2026-01', '2026-02', '2026-03', '2026-05'] -> '01–03, 05'."""
+    runs: list[list[int]] = []
+    for month in sorted(int(p[5:7]) for p in periods):
+        if runs and month == runs[-1][1] + 1:
+            runs[-1][1] = month
+        else:
+            runs.append([month, month])
+    return ", ".join(f"{a:02d}" if a == b else f"{a:02d}–{b:02d}" for a, b in runs)
+
+
+def _reporting_national(data: ReportData, months: list[str], by_key: dict[tuple[str, str], dict[str, dict]]) -> str:
+    """Each unit's monthly reports received and on time: summary per feed, worst and best, every unit-feed in a
+    table (the missing months named)."""
+    stats = {}
+    for key, per_month in by_key.items():
+        due = [r for r in per_month.values() if _is_due(data, r)]
+        received = sum(1 for r in due if r["received"])
+        on_time = sum(1 for r in due if r["on_time"])
+        missing = [r["period"] for r in due if not r["received"]]
+        stats[key] = (len(due), received, on_time, sorted(missing))
+    all_due = sum(s[0] for s in stats.values())
+    all_received, all_on_time = sum(s[1] for s in stats.values()), sum(s[2] for s in stats.values())
+    feeds = sorted({f for _, f in stats}, key=lambda f: list(FEED_TEXT).index(f) if f in FEED_TEXT else 99)
+    head = ["Báo cáo", "đơn vị phải gửi", "gửi đủ, đúng hạn", "có báo cáo gửi muộn", "còn thiếu báo cáo",
+            "đã nhận", "đúng hạn"]
+    summary_rows = []
+    for feed in feeds:
+        mine = [s for (u, f), s in stats.items() if f == feed and s[0]]
+        due, received, on_time = sum(s[0] for s in mine), sum(s[1] for s in mine), sum(s[2] for s in mine)
+        summary_rows.append([FEED_TEXT.get(feed, feed), num(len(mine)), num(sum(1 for s in mine if s[2] == s[0])),
+                             num(sum(1 for s in mine if s[1] > s[2])), num(sum(1 for s in mine if s[3])),
+                             f"{num(received)}/{num(due)}", _pct(100 * on_time / due if due else None)])
+    share = {k: 100 * s[2] / s[0] for k, s in stats.items() if s[0]}
+    by_unit: dict[str, list[int]] = {}
+    for (unit, _), s in stats.items():
+        total = by_unit.setdefault(unit, [0, 0, 0])
+        total[0] += s[0]
+        total[1] += s[1]
+        total[2] += s[2]
+    unit_share = sorted(((u, 100 * t[2] / t[0]) for u, t in by_unit.items() if t[0]),
+                        key=lambda uv: (uv[1], by_unit[uv[0]][1] - by_unit[uv[0]][0], data.unit_name(uv[0])))
+    rankings = [_ranked(f"{national.RANKED} đơn vị có tỷ lệ báo cáo đúng hạn thấp nhất", "worst", unit_share, data),
+                _ranked(f"{national.RANKED} đơn vị có tỷ lệ báo cáo đúng hạn cao nhất", "best",
+                        sorted(unit_share, key=lambda uv: (-uv[1], data.unit_name(uv[0]))), data)]
+    columns = [national.Column("Đơn vị"), national.Column("Mã")]
+    for feed in feeds:
+        columns += [national.Column(f"{FEED_TEXT.get(feed, feed)}: đã nhận", True),
+                    national.Column(f"{FEED_TEXT.get(feed, feed)}: đúng hạn (%)", True)]
+    columns.append(national.Column("Tháng còn thiếu"))
+    rows = []
+    for unit in sorted(by_unit, key=data.unit_name):
+        cells: list[tuple[str, float | None]] = [(data.unit_name(unit), None), (unit, None)]
+        missing = []
+        for feed in feeds:
+            due, received, _, months_missing = stats.get((unit, feed), (0, 0, 0, []))
+            rate = share.get((unit, feed))
+            cells += [(f"{num(received)}/{num(due)}" if due else "—", received if due else None),
+                      (_pct(rate), None if rate is None else round(rate, 2))]
+            if months_missing:
+                missing.append(f"{FEED_TEXT.get(feed, feed)}: {_months_text(months_missing)}")
+        cells.append(("; ".join(missing) or "—", None))
+        rows.append(national.UnitRow(data.unit_name(unit), unit, cells))
+    line = [("báo cáo đã nhận", f"{num(all_received)}/{num(all_due)} "
+                                f"({_pct(100 * all_received / all_due if all_due else None)})"),
+            ("đúng hạn", _pct(100 * all_on_time / all_due if all_due else None)),
+            ("đơn vị phải gửi", num(len(by_unit))),
+            ("tháng", f"{period_label(months[0])}–{period_label(months[-1])}")]
+    note = ('<p class="note">Báo cáo đúng hạn: nhận trước ngày 5 tháng sau. Tệp bị từ chối không tính là đã nhận. '
+            "Tháng còn thiếu: đã đến hạn mà chưa nhận.</p>")
+    return note + national.render_unit_list(
+        "reporting", province_label="Toàn tỉnh", province=line, summary_head=head, summary_rows=summary_rows,
+        rankings=rankings, columns=columns, rows=rows,
+        table_title=f"Tất cả {num(len(rows))} đơn vị phải gửi báo cáo")
 
 
 # --- data quality ------------------------------------------------------------------------------------------------
@@ -419,6 +649,10 @@ def render_page(data: ReportData) -> str:
                     _reporting(data), _quality(data)))
     footer = ("<footer>chitieu — generated from the warehouse's <code>mart</code> views. Self-contained: no script, "
               "font or image is loaded from elsewhere.</footer>")
+    if 'class="unit-list"' in body:  # the national view: its tables' search and sort, inline
+        footer = (f"<script>{national.script()}</script><footer>chitieu — generated from the warehouse's "
+                  "<code>mart</code> views. Self-contained: one small inline script (search and sort of the tables); "
+                  "no script, font or image is loaded from elsewhere.</footer>")
     return ("<!DOCTYPE html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>Chỉ tiêu {data.year} — {esc(data.unit_name(data.province))}</title><style>{CSS}</style></head>"

@@ -72,8 +72,23 @@ td.cell.miss { background: #ffcdd2; color: #b71c1c; font-weight: 700; } td.cell.
 .sw.met { background: #c8e6c9; } .sw.close { background: #ffe0b2; } .sw.below { background: #ffcdd2; }
 .sw.none { background: #f4f4f4; }
 .empty { color: var(--muted); font-style: italic; }
+.province-line { font-size: 15px; margin: 6px 0 10px; }
+.rankings { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 6px 18px; }
+.rankings h4, .unit-list h4 { font-size: 13.5px; margin: 14px 0 4px; }
+.rankings ol { margin: 0; padding-left: 22px; font-size: 12.5px; } .ranking.worst h4 { color: var(--not); }
+.ranking.best h4 { color: var(--met); }
+p.search { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; }
+input.unit-search { font: inherit; padding: 5px 9px; min-width: 280px; border: 1px solid #b0bec5; border-radius: 5px; }
+.unit-count { color: var(--muted); font-size: 13px; }
+table.sortable td[data-value] { text-align: right; white-space: nowrap; }
+.scroll { max-height: 560px; overflow: auto; border: 1px solid var(--line); }
+table.sortable th button { font: inherit; font-weight: 600; color: inherit; background: none; border: 0; padding: 0;
+                           cursor: pointer; text-align: inherit; }
+table.sortable th[aria-sort=ascending] button::after { content: " ▲"; }
+table.sortable th[aria-sort=descending] button::after { content: " ▼"; }
 footer { color: var(--muted); font-size: 12px; text-align: center; margin-top: 12px; }
 @media print { body { background: #fff; } section { break-inside: avoid-page; border: none; }
-               thead th { position: static; } nav { display: none; } }
+               thead th { position: static; } nav, p.search { display: none; }
+               .scroll { max-height: none; overflow: visible; } }
 @media (max-width: 900px) { .cards { grid-template-columns: repeat(2, 1fr); } }
 """
