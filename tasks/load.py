@@ -46,7 +46,9 @@ def _lock_units(conn: sa.Connection, feed: str, units: set[str]) -> None:
 
 def refresh_current_sql(feed: str) -> str:
     """The script that recomputes a feed's current slices for the units of submissions :ids, and for disbursement
-    each project's latest current row (core.project_status, V015), in the caller's transaction."""
+    each project's latest current row (core.project_status, V015), in the caller's transaction. Its parameters:
+    :ids, and :new_submissions (true when this transaction has just claimed them all, false for a rerun: the
+    project rows are then recomputed whole for their units instead of from the new facts alone)."""
     script = read_sql("load/refresh_current.sql")
     if feed == "disbursement":
         script = script.rstrip().rstrip(";") + ";\n\n" + read_sql("load/refresh_project_status.sql")
@@ -285,6 +287,7 @@ class _Loader:
                 facts = self.facts.filter(pa.array(np.isin(self.files, np.fromiter(accepted, dtype=np.int64))))
                 _copy_facts(conn, self.parsed.feed, _with_submission_ids(facts, accepted))
                 _run_script(conn, after_facts_sql(self.parsed.feed), {"ids": sorted(accepted.values()),
+                                                                       "new_submissions": True,
                                                                        **self.carried.slice_params(accepted)})
             _insert_checks(conn, {sid: self.verdicts[idx].failures for idx, sid in claimed.items()})
             _insert_notes(conn, {sid: self.verdicts[idx].notes for idx, sid in claimed.items()})
@@ -509,9 +512,10 @@ def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[in
             if verdict.status in _ACCEPTED:
                 facts = _facts_table(parsed, (parsed.rows["_file"] == idx).to_numpy())
                 _copy_facts(conn, parsed.feed, _with_submission_ids(facts, {idx: sid}))
-                _run_script(conn, after_facts_sql(parsed.feed), {"ids": [sid], **carried.slice_params({idx: sid})})
+                _run_script(conn, after_facts_sql(parsed.feed), {"ids": [sid], "new_submissions": False,
+                                                                  **carried.slice_params({idx: sid})})
             else:
-                _run_script(conn, refresh_current_sql(parsed.feed), {"ids": [sid]})
+                _run_script(conn, refresh_current_sql(parsed.feed), {"ids": [sid], "new_submissions": False})
             _insert_checks(conn, {sid: verdict.failures})
             _insert_notes(conn, {sid: verdict.notes})
         outcomes.append(_outcome(parsed, idx, sid, verdict, carried))

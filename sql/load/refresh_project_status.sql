@@ -1,31 +1,79 @@
--- Replace core.project_status's rows (V015: each project at its latest current as_of_date, with its milestone and
--- status) of the units whose disbursement submissions :ids are, after sql/load/refresh_current.sql, in the same
--- transaction: a reader sees each unit's projects before or after the load, never half of them.
--- (a join, not `unit_code = any(array)`: the BRIN index returns whole block ranges, and rechecking each of their rows
--- against an array of 400 units took ~10 s per batch)
-delete from core.project_status p
-using (select distinct unit_code from audit.submission
-       where submission_id = any(:ids) and feed = 'disbursement') touched
-where p.unit_code = touched.unit_code;
+-- Bring core.project_status (V015: each project at its latest current as_of_date, with its milestone and status)
+-- up to date for the units of disbursement submissions :ids, after sql/load/refresh_current.sql, in the same
+-- transaction: a reader sees each unit's projects before or after the load, never half of them. One statement, so
+-- that what it decides from the table's rows (kept) and what it writes agree.
+--
+-- :new_submissions is true when the load has just claimed every submission of :ids (sql/load/after_facts.sql after
+-- a COPY), false when they existed before (a rerun: their facts replaced in place, or gone with a rejection).
+--
+-- The table holds latest(F): for each project the current fact with the highest (as_of_date, submission_id,
+-- source_row), the order of core.project_progress. A load removes the facts R of the slices whose current submission
+-- changed and adds the facts A of the slices the new submissions are now current for. When no row of the table is in
+-- R, latest(F - R) is the table as it is (removing facts that are no one's latest leaves every latest in place, and
+-- a project whose every fact were in R would have its latest in R), so latest(F - R + A) is the table with each
+-- project of A upserted where A's latest row is newer: only the new submissions' facts are read. A row is in R when
+-- the slice it came from (disbursement slices are per unit and month of as_of_date, tasks/parse.py::_slice_keys) is
+-- no longer current with the row's submission: superseded by a correction, or gone with a rejection. A unit for which
+-- that may happen otherwise is recomputed whole from all its current facts, as before: a rerun (its slices may have
+-- gone back to an older version the load does not read) and a unit with a row of a resubmitted id.
+-- Every other case is the incremental one, late older months included: their rows are older than the table's.
+-- Hash joins only, for this statement: the statistics of the fact table and of this one lag behind a load (analyze
+-- runs after large loads only), and estimated at a few hundred rows a join would probe the fact table's new
+-- submissions once per slice (100 slices: ~3.5 s for a 30,000-row batch) and this table's BRIN index once per unit
+-- (its newest block ranges unsummarised during a load: each probe read the whole table). Restored after it.
+set local enable_nestloop = off;
 
--- The rows of core.project_progress for those units (tests check the two agree after every kind of load). Their
--- current facts are read in one pass over the block ranges of the submission ids they span (the fact table's BRIN
--- index), then hash-joined to the slices: one probe of the index per slice read ~40 ranges each after a national
--- load (two load lanes fill interleaved blocks) and cost ~5 ms per unit.
-insert into core.project_status
-with slices as materialized (
+with touched as materialized (
+    select distinct unit_code from audit.submission
+    where submission_id = any(:ids) and feed = 'disbursement'
+),
+-- (a hash join, not `unit_code = any(array)`: the BRIN index returns whole block ranges, and rechecking each of their rows
+-- against an array of 400 units took ~10 s per batch)
+kept as materialized (
+    select p.unit_code, p.project_code, p.as_of_date, p.submission_id
+    from core.project_status p
+    join touched t on t.unit_code = p.unit_code
+),
+recomputed as materialized (
+    select unit_code from touched where not cast(:new_submissions as boolean)
+    union
+    select k.unit_code from kept k
+    where k.submission_id = any(:ids)
+       or not exists (select from core.current_slice c
+                      where c.unit_code = k.unit_code and c.feed = 'disbursement'
+                        and c.slice_key = to_char(k.as_of_date, 'YYYY-MM') and c.submission_id = k.submission_id)
+),
+-- the current slices of the units recomputed whole, and the slices the new submissions are current for elsewhere
+slices as materialized (
     select c.unit_code, c.slice_key, c.submission_id
     from core.current_slice c
-    where c.feed = 'disbursement'
-      and c.unit_code = any(array(select distinct unit_code from audit.submission
-                                  where submission_id = any(:ids) and feed = 'disbursement'))
+    where c.feed = 'disbursement' and c.unit_code = any(array(select unit_code from recomputed))
 ),
+new_slices as materialized (
+    select c.unit_code, c.slice_key, c.submission_id
+    from core.current_slice c
+    where c.submission_id = any(:ids) and c.feed = 'disbursement'
+      and c.unit_code <> all(array(select unit_code from recomputed))
+),
+-- The facts of those slices, each side in one pass over the block ranges of the submission ids it spans (the fact
+-- table's BRIN index), then hash-joined to the slices: one probe of the index per slice read ~40 ranges each after a
+-- national load (two load lanes fill interleaved blocks) and cost ~5 ms per unit. The new submissions span a narrow
+-- range; a unit recomputed whole spans its months.
 facts as (
     select c.unit_code, f.project_code, f.project_name, f.project_group, f.as_of_date, f.capital_plan_vnd,
            f.disbursed_vnd, f.submission_id, f.source_row
     from core.fact_disbursement f
     join slices c on c.submission_id = f.submission_id and c.slice_key = f.slice_key and c.unit_code = f.unit_code
-    where f.submission_id between (select min(submission_id) from slices) and (select max(submission_id) from slices)
+    where f.submission_id between coalesce((select min(submission_id) from slices), 0)
+                              and coalesce((select max(submission_id) from slices), -1)
+    union all
+    select c.unit_code, f.project_code, f.project_name, f.project_group, f.as_of_date, f.capital_plan_vnd,
+           f.disbursed_vnd, f.submission_id, f.source_row
+    from core.fact_disbursement f
+    join new_slices c on c.submission_id = f.submission_id and c.slice_key = f.slice_key and c.unit_code = f.unit_code
+    where f.submission_id between coalesce((select min(submission_id) from new_slices), 0)
+                              and coalesce((select max(submission_id) from new_slices), -1)
+      and f.submission_id = any(:ids)
 ),
 latest as (
     select distinct on (unit_code, project_code)
@@ -33,14 +81,34 @@ latest as (
            submission_id
     from facts
     order by unit_code, project_code, as_of_date desc, submission_id desc, source_row desc
+),
+-- the rows written: every project of a unit recomputed whole; elsewhere a project new to the table or newer than its
+-- row (a row of the new submissions never ties with a kept one: a unit whose row's slice is theirs is recomputed)
+written as materialized (
+    select l.*
+    from latest l
+    left join kept k on k.unit_code = l.unit_code and k.project_code = l.project_code
+    where k.unit_code is null
+       or (l.as_of_date, l.submission_id) > (k.as_of_date, k.submission_id)
+       or l.unit_code in (select unit_code from recomputed)
+),
+removed as (
+    delete from core.project_status p
+    using touched t
+    where p.unit_code = t.unit_code
+      and (p.unit_code in (select unit_code from recomputed)
+           or (p.unit_code, p.project_code) in (select unit_code, project_code from written))
 )
+insert into core.project_status
 select p.unit_code, p.project_code, p.project_name, p.project_group, p.as_of_date, p.capital_plan_vnd,
        p.disbursed_vnd, p.submission_id,
        round(100.0 * p.disbursed_vnd / nullif(p.capital_plan_vnd, 0), 2) as progress_pct,
        make_date(date_part('year', p.as_of_date)::int, m.milestone_month, m.milestone_day) as milestone_date,
        m.required_pct as milestone_pct,
        core.disbursement_status(p.disbursed_vnd, p.capital_plan_vnd, m.required_pct) as status
-from latest p
+from written p
 left join core.milestone_calendar m
   on m.project_group = p.project_group and m.month = date_part('month', p.as_of_date)::int
- and m.day = date_part('day', p.as_of_date)::int
+ and m.day = date_part('day', p.as_of_date)::int;
+
+set local enable_nestloop to default;

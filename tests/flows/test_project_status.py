@@ -143,3 +143,120 @@ def test_a_milestone_change_in_the_catalog_recomputes_its_groups(env, engine, tm
     assert (status[("XA_CHILANG", "P1")].status, status[("XA_CHILANG", "P1")].milestone_pct) == ("behind", 50)
     init_warehouse()  # the catalog again, unchanged: nothing to recompute
     assert _status(engine) == status
+
+
+# --- the incremental maintenance (sql/load/refresh_project_status.sql): a new month reads only its own facts ------
+
+def _month(inbox, unit: str, name: str, rows: list[list], days: int):
+    write_csv(inbox, unit, "disbursement", name, DISB, rows, landed_at=T0 + dt.timedelta(days=days))
+
+
+def test_a_late_older_month_does_not_overwrite_a_newer_row(env, engine):
+    _month(env["inbox"], "XA_CHILANG", "thang_9.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 700, "2026-09-30"],
+            ["P2", "Trường", "XA_CHILANG", "new", 3000, 600, "2026-09-30"]], days=0)
+    ingest(as_of=AS_OF)
+    # August arrives after September: older rows of the same projects, and a project only August has
+    _month(env["inbox"], "XA_CHILANG", "thang_8.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 400, "2026-08-31"],
+            ["P4", "Chợ", "XA_CHILANG", "new", 800, 80, "2026-08-31"]], days=5)
+    ingest(as_of=AS_OF)
+    assert _figures(_status(engine)) == {
+        ("XA_CHILANG", "P1"): ("2026-09-30", 1000, 700),
+        ("XA_CHILANG", "P2"): ("2026-09-30", 3000, 600),
+        ("XA_CHILANG", "P4"): ("2026-08-31", 800, 80),
+    }
+
+
+def test_a_correction_of_the_latest_month(env, engine):
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    _month(env["inbox"], "XA_CHILANG", "thang_9.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 700, "2026-09-30"],
+            ["P2", "Trường", "XA_CHILANG", "new", 3000, 600, "2026-09-30"]], days=30)
+    ingest(as_of=AS_OF)
+    # September corrected: P1's figure changed, P2 dropped (its August row is its latest again)
+    _month(env["inbox"], "XA_CHILANG", "thang_9_dinh_chinh.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 650, "2026-09-30"]], days=32)
+    ingest(as_of=AS_OF)
+    assert _figures(_status(engine)) == {
+        ("XA_CHILANG", "P1"): ("2026-09-30", 1000, 650),
+        ("XA_CHILANG", "P2"): ("2026-08-31", 3000, 300),
+        ("XA_CHILANG", "P3"): ("2026-05-31", 500, 500),
+        ("XA_DONGDANG", "Q1"): ("2026-06-30", 1000, 1000),
+    }
+
+
+def test_a_correction_of_an_older_month(env, engine):
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    _month(env["inbox"], "XA_CHILANG", "thang_9.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 700, "2026-09-30"]], days=30)
+    ingest(as_of=AS_OF)
+    # May corrected after September: P1's May row (not its latest) and P3's (its latest) changed, P5 added
+    _month(env["inbox"], "XA_CHILANG", "thang_5_dinh_chinh.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 150, "2026-05-31"],
+            ["P3", "Cầu", "XA_CHILANG", "completed", 500, 450, "2026-05-31"],
+            ["P5", "Đê", "XA_CHILANG", "completed", 200, 200, "2026-05-15"]], days=35)
+    ingest(as_of=AS_OF)
+    assert _figures(_status(engine)) == {
+        ("XA_CHILANG", "P1"): ("2026-09-30", 1000, 700),
+        ("XA_CHILANG", "P2"): ("2026-08-31", 3000, 300),
+        ("XA_CHILANG", "P3"): ("2026-05-31", 500, 450),
+        ("XA_CHILANG", "P5"): ("2026-05-15", 200, 200),
+        ("XA_DONGDANG", "Q1"): ("2026-06-30", 1000, 1000),
+    }
+    # a correction of May whose rows are all older than the table's: only P1 in it, P3 and P5 gone with the old May
+    _month(env["inbox"], "XA_CHILANG", "thang_5_dinh_chinh_2.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 160, "2026-05-31"]], days=36)
+    ingest(as_of=AS_OF)
+    assert set(_status(engine)) == {("XA_CHILANG", "P1"), ("XA_CHILANG", "P2"), ("XA_DONGDANG", "Q1")}
+
+
+def test_a_project_missing_from_the_latest_file_stays_at_its_last_row(env, engine):
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    # September names P1 only: P2 and P3 keep their latest current rows (their months are still current)
+    _month(env["inbox"], "XA_CHILANG", "thang_9.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 700, "2026-09-30"]], days=30)
+    ingest(as_of=AS_OF)
+    assert _figures(_status(engine)) == {
+        ("XA_CHILANG", "P1"): ("2026-09-30", 1000, 700),
+        ("XA_CHILANG", "P2"): ("2026-08-31", 3000, 300),
+        ("XA_CHILANG", "P3"): ("2026-05-31", 500, 500),
+        ("XA_DONGDANG", "Q1"): ("2026-06-30", 1000, 1000),
+    }
+
+
+def test_two_units_in_one_batch_one_new_month_one_correction(env, engine):
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    _status(engine)
+    # a mark on a row of each unit that no load would write: kept where the table is maintained from the new facts,
+    # gone where the unit is recomputed whole
+    with engine.begin() as conn:
+        conn.execute(sa.text("update core.project_status set project_name = 'mark'"
+                             " where (unit_code, project_code) in (('XA_CHILANG', 'P3'), ('XA_DONGDANG', 'Q1'))"))
+    _month(env["inbox"], "XA_CHILANG", "thang_9.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 700, "2026-09-30"],
+            ["P6", "Cống", "XA_CHILANG", "new", 400, 40, "2026-09-30"]], days=30)
+    _month(env["inbox"], "XA_DONGDANG", "thang_6_dinh_chinh.csv",
+           [["Q1", "Kênh", "XA_DONGDANG", "completed", 1000, 990, "2026-06-30"]], days=30)
+    summary = ingest(as_of=AS_OF)
+    assert {o.status for o in summary.outcomes} == {"loaded"}
+    with engine.connect() as conn:
+        runs = conn.scalars(sa.text("select count(distinct run_id) from audit.submission"
+                                    " where file_name like '%thang_9.csv' or file_name like '%dinh_chinh.csv'")).one()
+        names = dict(conn.execute(sa.text("select project_code, project_name from core.project_status"
+                                          " where project_code in ('P3', 'Q1')")).all())
+    assert runs == 1
+    assert names == {"P3": "mark", "Q1": "Kênh"}
+    with engine.begin() as conn:
+        conn.execute(sa.text("update core.project_status set project_name = 'Cầu' where project_code = 'P3'"))
+    assert _figures(_status(engine)) == {
+        ("XA_CHILANG", "P1"): ("2026-09-30", 1000, 700),
+        ("XA_CHILANG", "P2"): ("2026-08-31", 3000, 300),
+        ("XA_CHILANG", "P3"): ("2026-05-31", 500, 500),
+        ("XA_CHILANG", "P6"): ("2026-09-30", 400, 40),
+        ("XA_DONGDANG", "Q1"): ("2026-06-30", 1000, 990),
+    }
