@@ -28,14 +28,21 @@ Grid = list[tuple[int, list]]
 
 
 def _check_zip(data: bytes, name: str, kind: str) -> None:
+    """Refuse a workbook that is not a zip, expands past MAX_UNCOMPRESSED or (.xlsx) spans too many cells."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             expanded = sum(info.file_size for info in archive.infolist())
+            if expanded > MAX_UNCOMPRESSED:
+                raise FileRejected(name, f"workbook expands to {expanded // 2**20} MB; refusing to open it",
+                                   check="file_size")
+            if kind == ".xlsx":
+                try:
+                    _check_xlsx_extent(archive, name)
+                except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+                    raise FileRejected(name, f"cannot read the first sheet: {type(exc).__name__}",
+                                       check="file_structure") from None
     except zipfile.BadZipFile:
         raise FileRejected(name, f"not a valid {kind} workbook (not a zip archive)", check="file_structure") from None
-    if expanded > MAX_UNCOMPRESSED:
-        raise FileRejected(name, f"workbook expands to {expanded // 2**20} MB; refusing to open it",
-                           check="file_size")
 
 
 _CELL_REF = re.compile(rb' r="([A-Z]+)([0-9]+)"')
@@ -50,35 +57,34 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _check_xlsx_extent(data: bytes, name: str) -> None:
+def _check_xlsx_extent(archive: zipfile.ZipFile, name: str) -> None:
     """Refuse a worksheet whose cell references span more than MAX_CELLS before calamine reads it.
 
     calamine holds a sheet as a dense rectangle from A1 to its last cell, so a few thousand cells placed at
     column XFD would take gigabytes before `sheet.end` could be looked at; the references are counted by a
     streaming scan of the worksheet XML instead (bounded by MAX_UNCOMPRESSED, checked before).
     """
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
-                continue
-            last_row = last_col = 0
-            tail = b""
-            with archive.open(info) as part:
-                while chunk := part.read(_SCAN_CHUNK):
-                    window = tail + chunk
-                    for letters, digits in _CELL_REF.findall(window):
-                        last_row = max(last_row, int(digits))
-                        last_col = max(last_col, _column_number(letters))
-                    tail = window[-64:]
-            if last_col > _LAST_COLUMN or last_row > _LAST_ROW:
-                raise FileRejected(name, "a cell reference lies beyond the last cell a sheet can have (XFD1048576)",
-                                   check="file_structure",
-                                   problem_vi="tệp bị hỏng: có ô nằm ngoài ô cuối cùng của trang tính (XFD1048576)")
-            if last_row * last_col > MAX_CELLS:
-                raise FileRejected(name, f"a sheet holds more than {MAX_CELLS:,} cells; refusing to read it "
-                                         "(split it, or send CSV)", check="file_size",
-                                   problem_vi=f"trang tính có hơn {MAX_CELLS:,} ô".replace(",", ".")
-                                   + "; đề nghị tách tệp hoặc gửi tệp CSV")
+    for info in archive.infolist():
+        if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+            continue
+        last_row = last_col = 0
+        tail = b""
+        with archive.open(info) as part:
+            while chunk := part.read(_SCAN_CHUNK):
+                window = tail + chunk
+                for letters, digits in _CELL_REF.findall(window):
+                    last_row = max(last_row, int(digits))
+                    last_col = max(last_col, _column_number(letters))
+                tail = window[-64:]
+        if last_col > _LAST_COLUMN or last_row > _LAST_ROW:
+            raise FileRejected(name, "a cell reference lies beyond the last cell a sheet can have (XFD1048576)",
+                               check="file_structure",
+                               problem_vi="tệp bị hỏng: có ô nằm ngoài ô cuối cùng của trang tính (XFD1048576)")
+        if last_row * last_col > MAX_CELLS:
+            raise FileRejected(name, f"a sheet holds more than {MAX_CELLS:,} cells; refusing to read it "
+                                     "(split it, or send CSV)", check="file_size",
+                               problem_vi=f"trang tính có hơn {MAX_CELLS:,} ô".replace(",", ".")
+                               + "; đề nghị tách tệp hoặc gửi tệp CSV")
 
 
 def _first_visible_sheet(book, name: str):
@@ -96,12 +102,6 @@ def read_sheet(data: bytes, name: str, extension: str) -> Grid:
 
     if extension in (".xlsx", ".ods"):
         _check_zip(data, name, extension)
-    if extension == ".xlsx":
-        try:
-            _check_xlsx_extent(data, name)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-            raise FileRejected(name, f"cannot read the first sheet: {type(exc).__name__}",
-                               check="file_structure") from None
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet_name = _first_visible_sheet(book, name)
