@@ -39,6 +39,7 @@ from bench.harness import (  # noqa: E402
     machine,
     median,
     run_child,
+    write_chunks,
 )
 from bench.national import build_catalog, write_disbursement_inbox, write_dossier_inbox  # noqa: E402
 
@@ -244,9 +245,7 @@ def maintenance_cost(home: Home, repeats: int) -> dict:
                 raw.execute("truncate public.bench_bi_copy")
                 started = time.perf_counter()
                 with raw.cursor() as cur, cur.copy("copy public.bench_bi_copy from stdin") as copy:
-                    view = memoryview(data)
-                    for start in range(0, len(view), 1 << 20):
-                        copy.write(view[start:start + (1 << 20)])
+                    write_chunks(copy, data)
                 copies.append(time.perf_counter() - started)
     finally:
         with psycopg.connect(home.url(), autocommit=True) as raw:

@@ -173,6 +173,13 @@ create table if not exists public.bench_copy_floor (
 """
 
 
+def write_chunks(copy, data: bytes, chunk: int = 1 << 20) -> None:
+    """Feed `data` to a psycopg COPY in 1 MiB pieces (as a client streaming a file would)."""
+    view = memoryview(data)
+    for start in range(0, len(view), chunk):
+        copy.write(view[start:start + chunk])
+
+
 def copy_floor(home: Home, csv_path: Path, repeats: int = 3) -> list[float]:
     """Seconds of a raw COPY of the same rows into a plain table of the same database (no index, no key)."""
     import psycopg
@@ -185,9 +192,7 @@ def copy_floor(home: Home, csv_path: Path, repeats: int = 3) -> list[float]:
             conn.execute("truncate public.bench_copy_floor")
             started = time.perf_counter()
             with conn.cursor() as cur, cur.copy("copy public.bench_copy_floor from stdin with (format csv)") as copy:
-                view = memoryview(data)
-                for start in range(0, len(view), 1 << 20):
-                    copy.write(view[start:start + (1 << 20)])
+                write_chunks(copy, data)
             times.append(time.perf_counter() - started)
         conn.execute("drop table public.bench_copy_floor")
     return times
