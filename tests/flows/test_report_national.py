@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bench.national import build_catalog, write_dossier_inbox
 from chitieu.report.national import CHART_CAP, THRESHOLD
-from tests.conftest import CATALOG, admin_engine
+from tests.conftest import CATALOG, fresh_database, point_chitieu_at
 from tests.flows.test_demo_report import _Tags
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()), None)
@@ -31,31 +29,14 @@ AS_OF = dt.date(2026, 11, 20)
 def many_units(tmp_path, server_url, template_url, monkeypatch):
     """An empty warehouse loaded by the init flow with a 300-commune catalog, and an inbox holding a dossier month
     (10/2026) from every commune."""
-    from chitieu import warehouse
     from flows.init_warehouse import init_warehouse
 
-    name = f"many_{uuid.uuid4().hex[:12]}"
-    admin = admin_engine(server_url)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"create database {name} owner chitieu"))
-    url = template_url.set(database=name)
-    communes = build_catalog(CATALOG, tmp_path / "catalog", COMMUNES)
-    write_dossier_inbox(tmp_path / "inbox", communes)
-    monkeypatch.setenv("CHITIEU_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CHITIEU_INBOX", str(tmp_path / "inbox"))
-    monkeypatch.setenv("CHITIEU_CATALOG", str(tmp_path / "catalog"))
-    monkeypatch.setenv("CHITIEU_WAREHOUSE_URL", url.render_as_string(hide_password=False))
-    monkeypatch.delenv("CHITIEU_SMTP_URL", raising=False)
-    monkeypatch.delenv("CHITIEU_ALERT_URLS", raising=False)
-    try:
+    with fresh_database(server_url, template_url, "many", from_template=False) as url:
+        communes = build_catalog(CATALOG, tmp_path / "catalog", COMMUNES)
+        paths = point_chitieu_at(monkeypatch, tmp_path, url, tmp_path / "catalog")
+        write_dossier_inbox(paths["inbox"], communes)
         init_warehouse()
-        yield {"home": tmp_path / "home", "inbox": tmp_path / "inbox", "communes": communes}
-    finally:
-        for key in [k for k in warehouse._ENGINES if f"/{name}" in k]:
-            warehouse._ENGINES.pop(key).dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"drop database if exists {name} with (force)"))
-        admin.dispose()
+        yield {**paths, "communes": communes}
 
 
 def _assert_self_contained(html: str) -> None:
