@@ -404,6 +404,13 @@ def _ranked(title: str, kind: str, ordered: list[tuple[str, float]], data: Repor
     return national.Ranking(title, kind, [(data.unit_name(c), c, _pct(v)) for c, v in ordered[:national.RANKED]])
 
 
+def _worst_and_best(worst_title: str, best_title: str, lowest_first: list[tuple[str, float]],
+                    data: ReportData) -> list[national.Ranking]:
+    """The worst units in the order given (lowest first) and the best by value, then name."""
+    highest_first = sorted(lowest_first, key=lambda cv: (-cv[1], data.unit_name(cv[0])))
+    return [_ranked(worst_title, "worst", lowest_first, data), _ranked(best_title, "best", highest_first, data)]
+
+
 def _rates_national(data: ReportData, metrics: list[str], months: list[str], series: dict, values: dict,
                     targets: list[dict], codes: list[str], names: dict[str, str]) -> str:
     """Each unit's year-to-date rates against its reference target: summary, worst and best, worst 20 month by
@@ -426,10 +433,9 @@ def _rates_national(data: ReportData, metrics: list[str], months: list[str], ser
         summary_rows.append([METRIC_TITLES_VI.get(metric, metric), *(num(n) for n in counted),
                              _spread([v for _, v in have])])
         have.sort(key=lambda cv: (cv[1], data.unit_name(cv[0])))
-        rankings.append(_ranked(f"{national.RANKED} đơn vị thấp nhất: {METRIC_SHORT.get(metric, metric)}", "worst",
-                                have, data))
-        rankings.append(_ranked(f"{national.RANKED} đơn vị cao nhất: {METRIC_SHORT.get(metric, metric)}", "best",
-                                sorted(have, key=lambda cv: (-cv[1], data.unit_name(cv[0]))), data))
+        rankings += _worst_and_best(f"{national.RANKED} đơn vị thấp nhất: {METRIC_SHORT.get(metric, metric)}",
+                                    f"{national.RANKED} đơn vị cao nhất: {METRIC_SHORT.get(metric, metric)}", have,
+                                    data)
 
     def badness(code: str) -> tuple:
         mine = [bands[(m, code)] for m in metrics]
@@ -439,8 +445,9 @@ def _rates_national(data: ReportData, metrics: list[str], months: list[str], ser
 
     ranked = sorted(members, key=badness)
     worst = ranked[:national.CHART_CAP]
+    charted = set(worst)
     approved = frozenset((r["metric_code"], r["unit_code"], r["period"]) for r in data.rates
-                         if r["scope"] == "month" and r.get("is_approved") and r["unit_code"] in set(worst))
+                         if r["scope"] == "month" and r.get("is_approved") and r["unit_code"] in charted)
     grid = charts.rate_heatmap(metrics, [(c, names[c]) for c in [province, *worst] if c in names], months, values,
                                targets, province, approved)
     columns = [national.Column("Đơn vị"), national.Column("Mã"), national.Column("Cấp"),
@@ -487,9 +494,8 @@ def _disbursement_national(data: ReportData, owners: list[str]) -> str:
             "phân bố (%): thấp nhất · ¼ · trung vị · ¾ · cao nhất"]
     counts = [num(sum(1 for _, v in have if lo <= v < hi)) for _, lo, hi in bands]
     summary_rows = [["Số đơn vị", *counts, num(sum(1 for t in totals.values() if t[3])), _spread([v for _, v in have])]]
-    rankings = [_ranked(f"{national.RANKED} đơn vị giải ngân thấp nhất", "worst", have, data),
-                _ranked(f"{national.RANKED} đơn vị giải ngân cao nhất", "best",
-                        sorted(have, key=lambda cv: (-cv[1], data.unit_name(cv[0]))), data)]
+    rankings = _worst_and_best(f"{national.RANKED} đơn vị giải ngân thấp nhất",
+                               f"{national.RANKED} đơn vị giải ngân cao nhất", have, data)
     worst = have[:national.CHART_CAP]
     chart = charts.unit_bars([(data.unit_name(c), v) for c, v in worst], overall, "toàn tỉnh",
                              "% kế hoạch vốn đã giải ngân", "disbursement-units",
@@ -551,9 +557,8 @@ def _reporting_national(data: ReportData, months: list[str], by_key: dict[tuple[
         total[2] += s[2]
     unit_share = sorted(((u, 100 * t[2] / t[0]) for u, t in by_unit.items() if t[0]),
                         key=lambda uv: (uv[1], by_unit[uv[0]][1] - by_unit[uv[0]][0], data.unit_name(uv[0])))
-    rankings = [_ranked(f"{national.RANKED} đơn vị có tỷ lệ báo cáo đúng hạn thấp nhất", "worst", unit_share, data),
-                _ranked(f"{national.RANKED} đơn vị có tỷ lệ báo cáo đúng hạn cao nhất", "best",
-                        sorted(unit_share, key=lambda uv: (-uv[1], data.unit_name(uv[0]))), data)]
+    rankings = _worst_and_best(f"{national.RANKED} đơn vị có tỷ lệ báo cáo đúng hạn thấp nhất",
+                               f"{national.RANKED} đơn vị có tỷ lệ báo cáo đúng hạn cao nhất", unit_share, data)
     columns = [national.Column("Đơn vị"), national.Column("Mã")]
     for feed in feeds:
         columns += [national.Column(f"{FEED_TEXT.get(feed, feed)}: đã nhận", True),
