@@ -127,3 +127,20 @@ def test_template_download(portal):
         assert answer.status_code == 200 and answer.content[:2] == b"PK"
         assert api.get("/api/v1/templates/weather.xlsx").status_code == 422
         assert api.get("/api/v1/templates/dossier.xlsx", params={"unit": OTHER_UNIT}).status_code == 403
+
+
+def test_pages_show_times_on_vietnam_clocks(portal):
+    """The warehouse keeps timestamptz; a clerk reads the time of a submission as a clock in Vietnam shows it."""
+    from zoneinfo import ZoneInfo
+
+    with portal.api(CLERK) as api:
+        sid = _submit(api, dossier_csv(UNIT)).json()["submission_id"]
+    with portal.engine.connect() as conn:
+        received = conn.scalar(sa.text("select received_at from audit.submission where submission_id = :s"),
+                               {"s": sid})
+    local = received.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
+    utc = received.astimezone(ZoneInfo("UTC")).strftime("%d/%m/%Y %H:%M")
+    assert local != utc
+    with portal.signed_in(CLERK) as clerk:
+        listing = clerk.get("/submissions").text
+    assert local in listing and utc not in listing
