@@ -112,7 +112,10 @@ class Home:
         return warehouse_url(load_settings(self.env)).set(drivername="postgresql").render_as_string(False)
 
     def stop(self) -> None:
-        """Stop this home's embedded PostgreSQL (as the user pgserver runs it as)."""
+        """Stop this home's local Prefect server (if a command started one) and its embedded PostgreSQL."""
+        env = {k: v for k, v in self.env.items() if k != "PREFECT_API_URL"}
+        subprocess.run([str(CHITIEU), "prefect-server", "stop"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         stop_postgres(self.path / "pgdata")
 
     def postgres_version(self) -> str:

@@ -244,13 +244,12 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
         submitted = [o.submission_id for o in outcomes if o.submission_id] + orphans
         summary.alerts = send_alerts(settings, quote(submitted), quote(orphans))
         summary.data_docs = build_data_docs(settings, quote(submitted))
+        # --- publish (the submissions' events, warnings and artifacts; Prefect API calls while PostgreSQL derives)
+        announce_outcomes(summary)
+        publish_run(quote(summary))
     finally:
         deriving.wait()  # an alert's failure still lets the derive commit
     summary.derive = deriving.result()
-
-    # --- publish ----------------------------------------------------------------------
-    announce_outcomes(summary)
-    publish_run(quote(summary))
     finish_run(engine, run_id, {"counts": summary.counts(), "skipped": len(summary.skipped),
                                 "seen": summary.seen, "derive": summary.derive, "alerts": summary.alerts,
                                 "recovered_runs": interrupted}, recovered=interrupted)

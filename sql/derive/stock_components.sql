@@ -8,8 +8,11 @@ with data_years as (
     select distinct extract(year from due_date)::int as year
     from core.current_tasks where unit_code = any(:units) and 'tasks' = any(:feeds)
     union
-    select distinct extract(year from as_of_date)::int
-    from core.current_disbursement where unit_code = any(:units) and 'disbursement' = any(:feeds)
+    -- a disbursement slice is the month of its rows' as_of_date (tasks/parse.py::_slice_keys): the years from the
+    -- current slices, not from a read of every current fact
+    select distinct left(slice_key, 4)::int
+    from core.current_slice
+    where unit_code = any(:units) and feed = 'disbursement' and 'disbursement' = any(:feeds)
 ),
 month_ends as (
     select y.year, to_char(m, 'YYYY-MM') as period,

@@ -21,18 +21,31 @@
 -- runs after large loads only), and estimated at a few hundred rows a join would probe the fact table's new
 -- submissions once per slice (100 slices: ~3.5 s for a 30,000-row batch) and this table's BRIN index once per unit
 -- (its newest block ranges unsummarised during a load: each probe read the whole table). Restored after it.
+-- The sort of the distinct-on below holds a batch's facts (~80,000 rows): in memory, not in temporary files (4 MB,
+-- PostgreSQL's default, spilled every batch to disk: ~0.35 s each).
 set local enable_nestloop = off;
+set local work_mem = '64MB';
 
 with touched as materialized (
     select distinct unit_code from audit.submission
     where submission_id = any(:ids) and feed = 'disbursement'
+),
+-- the touched units that may have rows in the table: on a rerun all of them, else those with a disbursement
+-- submission besides :ids (a row's submission is one of its unit's, and :ids were claimed just now). For a unit's
+-- first submissions there is nothing to keep or remove, and when no touched unit has one, the joins below end on an
+-- empty side without reading the table (a national first month).
+known as materialized (
+    select t.unit_code from touched t
+    where not cast(:new_submissions as boolean)
+       or exists (select from audit.submission s
+                  where s.unit_code = t.unit_code and s.feed = 'disbursement' and s.submission_id <> all(:ids))
 ),
 -- (a hash join, not `unit_code = any(array)`: the BRIN index returns whole block ranges, and rechecking each of their rows
 -- against an array of 400 units took ~10 s per batch)
 kept as materialized (
     select p.unit_code, p.project_code, p.as_of_date, p.submission_id
     from core.project_status p
-    join touched t on t.unit_code = p.unit_code
+    join known t on t.unit_code = p.unit_code
 ),
 recomputed as materialized (
     select unit_code from touched where not cast(:new_submissions as boolean)
@@ -94,7 +107,7 @@ written as materialized (
 ),
 removed as (
     delete from core.project_status p
-    using touched t
+    using known t
     where p.unit_code = t.unit_code
       and (p.unit_code in (select unit_code from recomputed)
            or (p.unit_code, p.project_code) in (select unit_code, project_code from written))
@@ -112,3 +125,4 @@ left join core.milestone_calendar m
  and m.day = date_part('day', p.as_of_date)::int;
 
 set local enable_nestloop to default;
+set local work_mem to default;
