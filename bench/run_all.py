@@ -10,6 +10,9 @@
    (PREFECT_API_URL) and without one (Prefect's ephemeral server).
 5. Peak RSS of the process that ran (1).
 6. One 100,000-row disbursement file of one unit: rows/s of a full ingest pass vs a raw COPY of the same rows.
+1'. The national pass as a user types `chitieu run` (process start to exit, minus the same command on an empty
+   inbox) vs reading the same files and COPYing their rows, committed; 5'. peak RSS of any one of its processes
+   (bench/as_typed.py, its own section).
 7. `chitieu report` on a national warehouse vs on the demo's (bench/report_national.py, its own section).
 Then bench/bi.py: the BI reads of a dashboard and of every mart view, national vs the demo warehouse (its own
 section of BENCHMARKS.md).
@@ -32,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import report_national  # noqa: E402
+from bench import as_typed, report_national  # noqa: E402
 from bench.bi import keep_section  # noqa: E402
 from bench.bi import run as run_bi  # noqa: E402
 from bench.harness import (  # noqa: E402
@@ -211,6 +214,12 @@ def main() -> None:
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     _write_report(results, write=not args.no_write)
 
+    # --- (1') the national pass as typed, (5') peak RSS of its processes (bench/as_typed.py, its own section) -----
+    _say("(1') `chitieu run` as typed on the national inbox vs reading and COPYing its files")
+    as_typed.main(["--rows", str(args.rows), "--communes", str(args.communes), "--repeats", str(args.repeats),
+                   "--out", str(out / "as_typed"), *(["--no-write"] if args.no_write else []),
+                   *(["--keep"] if args.keep else [])])
+
     # --- BI reads at national scale: bench/bi.py, its own warehouses, its own section of BENCHMARKS.md ------
     _say("BI reads at national scale (bench/bi.py)")
     run_bi(out / "bi", rows=args.rows, communes=args.communes, repeats=args.repeats, write=not args.no_write,
@@ -231,9 +240,10 @@ def _write_report(results: dict, *, write: bool) -> None:
         path = REPO / "BENCHMARKS.md"
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         path.write_text(keep_section(table), encoding="utf-8")
-        if report_national.BEGIN in old and report_national.END in old:
-            kept = old.split(report_national.BEGIN, 1)[1].split(report_national.END, 1)[0]
-            report_national.write_section(path, report_national.BEGIN + kept + report_national.END + "\n")
+        for begin, end in ((as_typed.BEGIN, as_typed.END), (report_national.BEGIN, report_national.END)):
+            if begin in old and end in old:
+                kept = old.split(begin, 1)[1].split(end, 1)[0]
+                report_national.write_section(path, begin + kept + end + "\n", begin, end)
         _say(f"wrote {path}")
 
 

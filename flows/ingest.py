@@ -101,8 +101,9 @@ def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.da
     if not any(files_by_feed.values()):
         return [], set()
     from tasks.parse import parse_feed, read_contents
-    from tasks.validate import validate_feed
+    from tasks.validate import prepare_validation, validate_feed
 
+    prepare_validation()  # Great Expectations imported beside the first part's parse
     pipeline = _Pipeline(settings, as_of, run_id, derive_parts)
     parts = [(feed, part) for feed, files in ((feed, files_by_feed.get(feed) or []) for feed in FEEDS)
              for part in _partitions(files, math.ceil(sum(f.size_bytes for f in files) / PART_BYTES))]
