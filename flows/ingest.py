@@ -245,9 +245,10 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
         submitted = [o.submission_id for o in outcomes if o.submission_id] + orphans
         summary.alerts = send_alerts(settings, quote(submitted), quote(orphans))
         summary.data_docs = build_data_docs(settings, quote(submitted))
-        # --- publish (the submissions' events, warnings and artifacts; Prefect API calls while PostgreSQL derives)
-        announce_outcomes(summary)
+        # --- publish (artifacts, then the submissions' warnings and events: Prefect API calls while PostgreSQL
+        # derives; the artifacts first, so that they do not queue behind thousands of events at the server)
         publish_run(quote(summary))
+        announce_outcomes(summary)
     finally:
         deriving.wait()  # an alert's failure still lets the derive commit
     summary.derive = deriving.result()
