@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import CHITIEU, REPO, Home, PrefectServer, base_env, machine, median, write_chunks  # noqa: E402
+from bench.harness import CHITIEU, FLOOR_TABLE, REPO, Home, PrefectServer, base_env, machine, median, write_chunks  # noqa: E402
 from bench.national import build_catalog, write_disbursement_inbox  # noqa: E402
 
 AS_OF = "2026-11-20"
@@ -33,11 +33,6 @@ BEGIN, END = "<!-- as_typed: begin -->", "<!-- as_typed: end -->"
 FINDINGS = Path(__file__).resolve().parent / "as_typed_findings.md"
 TARGET_RATIO, GOAL_RATIO, TARGET_RSS_MB = 5.0, 3.0, 1024
 
-_FLOOR_TABLE = """
-create table if not exists public.bench_file_floor (
-    project_code text, project_name text, unit_code text, project_group text,
-    capital_plan_vnd bigint, disbursed_vnd bigint, as_of_date date)
-"""
 
 
 def _say(text: str) -> None:
@@ -73,10 +68,10 @@ def file_floor(home: Home, inbox: Path, repeats: int) -> list[float]:
     paths = sorted(inbox.glob("*/*/*.csv"))
     times = []
     with psycopg.connect(home.url()) as conn:
-        conn.execute(_FLOOR_TABLE)
+        conn.execute(FLOOR_TABLE)
         conn.commit()
         for _ in range(repeats):
-            conn.execute("truncate public.bench_file_floor")
+            conn.execute("truncate public.bench_copy_floor")
             conn.commit()
             started = time.perf_counter()
             by_separator: dict[bytes, list[bytes]] = {}
@@ -87,12 +82,12 @@ def file_floor(home: Home, inbox: Path, repeats: int) -> list[float]:
                 by_separator.setdefault(separator, []).append(data[header_end:])
             with conn.cursor() as cur:
                 for separator, parts in by_separator.items():
-                    sql = f"copy public.bench_file_floor from stdin with (format csv, delimiter '{separator.decode()}')"
+                    sql = f"copy public.bench_copy_floor from stdin with (format csv, delimiter '{separator.decode()}')"
                     with cur.copy(sql) as copy:
                         write_chunks(copy, b"".join(parts))
             conn.commit()
             times.append(time.perf_counter() - started)
-        conn.execute("drop table public.bench_file_floor")
+        conn.execute("drop table public.bench_copy_floor")
         conn.commit()
     return times
 

@@ -20,8 +20,8 @@ PYTHON = Path(sys.executable)
 CHITIEU = PYTHON.parent / "chitieu"
 PREFECT = PYTHON.parent / "prefect"
 
-__all__ = ["REPO", "Home", "PrefectServer", "base_env", "cli_seconds", "copy_floor", "machine", "median",
-           "run_child"]
+__all__ = ["FLOOR_TABLE", "REPO", "Home", "PrefectServer", "base_env", "cli_seconds", "copy_floor", "machine",
+           "median", "run_child"]
 
 _DROP = ("CHITIEU_WAREHOUSE_URL", "CHITIEU_INBOX", "CHITIEU_SMTP_URL", "CHITIEU_ALERT_URLS", "PREFECT_API_URL",
          "PREFECT_PROFILE")
@@ -169,7 +169,7 @@ def cli_seconds(home: Home, inbox: Path, as_of: str, *, server: PrefectServer | 
 
 # --- the floor -----------------------------------------------------------------------------------
 
-_FLOOR_TABLE = """
+FLOOR_TABLE = """
 create table if not exists public.bench_copy_floor (
     project_code text, project_name text, unit_code text, project_group text,
     capital_plan_vnd bigint, disbursed_vnd bigint, as_of_date date)
@@ -190,7 +190,7 @@ def copy_floor(home: Home, csv_path: Path, repeats: int = 3) -> list[float]:
     data = csv_path.read_bytes()
     times = []
     with psycopg.connect(home.url(), autocommit=True) as conn:
-        conn.execute(_FLOOR_TABLE)
+        conn.execute(FLOOR_TABLE)
         for _ in range(repeats):
             conn.execute("truncate public.bench_copy_floor")
             started = time.perf_counter()
