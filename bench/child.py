@@ -95,10 +95,12 @@ def main() -> None:
     args = parser.parse_args()
     out: dict = {}
     if args.warm_gx:
-        from tasks.validate import _gx_context
+        from chitieu.suites import start_worker
 
         started = time.perf_counter()
-        _gx_context()
+        warming = start_worker()
+        if warming is not None:
+            warming.result()
         out["gx_warmup_s"] = round(time.perf_counter() - started, 3)
     steps: dict[str, float] = {}
     _instrument(steps)

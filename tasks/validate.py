@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
-import os
-import threading
-from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -19,12 +14,13 @@ from prefect.cache_policies import NO_CACHE
 from chitieu.bulk_read import read_frame
 from chitieu.catalog import Catalog
 from chitieu.config import Settings
-from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
+from chitieu.feeds import feed_spec
 from chitieu.messages_vi import file_problem_vi, format_value
 from chitieu.outliers import MIN_POINTS as HISTORY_MIN_POINTS
 from chitieu.outliers import THRESHOLD as OUTLIER_THRESHOLD
 from chitieu.outliers import outlier_scores
 from chitieu.records import CheckFailure, FileVerdict, ParsedFeed
+from chitieu.suites import start_worker, validate_frame
 from chitieu.templates import SET_ASIDE_REASONS, SetAside
 from chitieu.vocabulary import PROJECT_GROUPS, format_failure_vi
 from chitieu.warehouse import get_engine, read_sql
@@ -35,137 +31,10 @@ SAMPLE_ROWS = 5
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
-# --- Great Expectations plumbing ----------------------------------------------------------
-
-
-_GX_LOCK = threading.Lock()
-
-
-def _gx_context():
-    """Great Expectations and its context, made once per process; a caller waits for one being made."""
-    with _GX_LOCK:
-        return _make_gx_context()
-
-
-def prepare_validation() -> threading.Thread:
-    """Import Great Expectations and make its context in a background thread, while the caller discovers, reads and
-    parses files (~3.5 s of a process's first validation: the import alone ~3 s; pyarrow's reads and the archive
-    packer's work go on beside it)."""
-    thread = threading.Thread(target=_gx_context, name="gx-context", daemon=True)
-    thread.start()
-    return thread
-
-
-@lru_cache(maxsize=1)
-def _make_gx_context():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx  # imported lazily: ~3 s, only needed when there is something to validate
-
-    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context",
-                 "great_expectations.data_context.types.base"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX fingerprints every in-memory batch by hashing all its cells, twice per validation (~1.3 s per 1 M rows);
-    # the fingerprint is batch metadata we never read.
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    source = context.data_sources.add_pandas("feeds")
-    return gx, source.add_dataframe_asset("batch").add_batch_definition_whole_dataframe("whole")
-
-
-@cache
-def load_suite_json(feed: str) -> dict:
-    return json.loads((EXPECTATIONS_DIR / f"{feed}.json").read_text(encoding="utf-8"))
-
-
-# Expectations that only ask whether values are present or equal (within a key, or between two columns): the
-# suite may see the columns they read as integer codes of the values instead of a million Python strings.
-_EQUALITY_ONLY = {"expect_column_values_to_not_be_null": ("column",),
-                  "expect_compound_columns_to_be_unique": ("column_list",),
-                  "expect_column_pair_values_to_be_equal": ("column_A", "column_B")}
-
-
-@cache
-def _code_columns(feed: str) -> frozenset[str]:
-    """Columns the suite only compares for presence and equality (codes of one shared dictionary keep both)."""
-    ok: dict[str, bool] = {}
-    for expectation in load_suite_json(feed)["expectations"]:
-        kwargs, kind = expectation["kwargs"], expectation["type"]
-        for key in ("column", "column_A", "column_B", "column_list"):
-            names = kwargs.get(key, ())
-            for name in [names] if isinstance(names, str) else names:
-                ok[name] = ok.get(name, True) and key in _EQUALITY_ONLY.get(kind, ())
-    return frozenset(name for name, fine in ok.items() if fine)
-
-
-@cache
-def _suite_columns(feed: str) -> frozenset[str]:
-    """The columns the feed's suite looks at (and _idx, which names failing rows)."""
-    columns = {"_idx"}
-    for expectation in load_suite_json(feed)["expectations"]:
-        kwargs = expectation["kwargs"]
-        columns.update(kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs)
-        columns.update(kwargs.get("column_list", ()))
-    return frozenset(columns)
-
-
-def _numpy_dtypes(frame: pd.DataFrame, as_codes: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Plain numpy/object columns: GX's pandas metrics mis-handle nullable and Arrow-backed dtypes. Text columns
-    in `as_codes` become float codes (NaN where missing) of one dictionary shared by all of them, so that equal
-    texts get equal codes across columns."""
-    coded = [name for name in frame.columns if name in as_codes and isinstance(frame[name].dtype, pd.StringDtype)]
-    codes_of: dict[str, np.ndarray] = {}
-    if coded:
-        codes, _ = pd.factorize(pd.concat([frame[name] for name in coded], ignore_index=True),
-                                use_na_sentinel=True)
-        codes = np.where(codes < 0, np.nan, codes.astype("float64"))
-        codes_of = dict(zip(coded, np.split(codes, len(coded)), strict=True))
-    out = {}
-    for name, col in frame.items():
-        if name in codes_of:
-            out[name] = pd.Series(codes_of[name], index=frame.index)
-        elif pd.api.types.is_datetime64_any_dtype(col):
-            out[name] = col
-        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            out[name] = pd.to_numeric(col, errors="coerce").astype("float64")
-        elif isinstance(col.dtype, pd.StringDtype):
-            # one Python object per distinct value, shared by its rows (a million unit codes are a few thousand)
-            codes, uniques = pd.factorize(col, use_na_sentinel=True)
-            values = np.empty(len(uniques) + 1, dtype=object)
-            values[:-1] = uniques.astype(object)
-            values[-1] = None
-            out[name] = pd.Series(values[codes], index=frame.index, dtype=object)
-        else:
-            out[name] = col.astype(object).where(col.notna(), None)
-    return pd.DataFrame(out, index=frame.index)
-
-
-def _run_suite(feed: str, frame: pd.DataFrame, parameters: dict) -> list[tuple[dict, list[int]]]:
-    """(expectation json, failing _idx values) for every failed expectation."""
-    gx, batch_definition = _gx_context()
-    frame = _numpy_dtypes(frame[[c for c in frame.columns if c in _suite_columns(feed)]], _code_columns(feed))
-    body = load_suite_json(feed)
-    numbered = [{**e, "meta": {**e.get("meta", {}), "n": n}} for n, e in enumerate(body["expectations"])]
-    suite = gx.ExpectationSuite(name=body["name"], expectations=numbered, meta=body.get("meta"))
-    # GX names failing rows by the frame's index: make it _idx (asking for an index *column* instead makes GX
-    # build one dict per failing row, ~90 s for a million of them).
-    frame = frame.set_axis(pd.Index(frame["_idx"].to_numpy()))
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite, expectation_parameters=parameters, result_format={
-        "result_format": "COMPLETE", "return_unexpected_index_query": False, "partial_unexpected_count": 0,
-        "exclude_unexpected_values": True})
-    failed = []
-    for res in result.results:  # GX does not keep the suite's order: match on the number we gave each one
-        spec = body["expectations"][res.expectation_config.meta["n"]]
-        if res.success:
-            continue
-        if res.exception_info and res.exception_info.get("raised_exception"):
-            raise RuntimeError(f"expectation {spec['type']} on {feed} failed to run: "
-                               f"{res.exception_info.get('exception_message')}")
-        failed.append((spec, [int(i) for i in res.result.get("unexpected_index_list") or []]))
-    return failed
+def prepare_validation() -> None:
+    """Start the suite worker (chitieu.suites): it imports Great Expectations on the machine's other core while the
+    caller discovers, reads and parses files, and runs every suite of this process from then on."""
+    start_worker()
 
 
 # --- helper columns the suites check -------------------------------------------------------
@@ -424,7 +293,7 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date,
             "year_start_day": float((np.datetime64(dt.date(year, 1, 1), "D") - _EPOCH).astype(int)),
             "outlier_threshold": OUTLIER_THRESHOLD,
         }
-        for expectation, failing in _run_suite(parsed.feed, frame, parameters):
+        for expectation, failing in validate_frame(parsed.feed, frame, parameters):
             meta = expectation["meta"]
             severity = "error" if expectation["severity"] == "critical" else "warning"
             label = spec.label(meta["column"])

@@ -108,18 +108,27 @@ def _assert_visible(flow_run_id: UUID, engine) -> None:
     assert "XA_CHILANG" in str(artifacts["ingest-submissions"].data)
 
 
-def test_flow_run_shows_rejections_as_warnings_events_and_artifacts(env, engine):
+def test_flow_run_shows_rejections_as_warnings_events_and_artifacts(env, engine, monkeypatch):
+    def one_by_one(**_):
+        raise AssertionError("events went one by one, not as a batch to POST /events")
+
+    monkeypatch.setattr("tasks.publish.emit_event", one_by_one)
     _bad_and_good_files(env["inbox"])
     summary = ingest(as_of=AS_OF)
     assert summary.counts() == {"loaded": 1, "rejected": 1}
     _assert_visible(_flow_run_id(engine, summary.run_id), engine)
 
 
-def test_cli_run_sends_its_warnings_events_and_artifacts_to_prefect(env, engine):
+def test_cli_run_sends_its_warnings_events_and_artifacts_to_prefect(env, engine, monkeypatch):
+    """Here the API refuses the batch of events (as one without that route would): they go one by one instead."""
     from typer.testing import CliRunner
 
     from apps.cli import app
 
+    async def refused(_events):
+        raise RuntimeError("405 Method Not Allowed")
+
+    monkeypatch.setattr("tasks.publish._post_events", refused)
     _bad_and_good_files(env["inbox"])
     result = CliRunner().invoke(app, ["run", "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 0, result.output
