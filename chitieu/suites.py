@@ -17,11 +17,15 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import cache, lru_cache
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from chitieu.feeds import EXPECTATIONS_DIR
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numpy and pandas are imported where a frame is converted: tasks.data_docs imports this module, and a pass over an
+# empty inbox must not pay for pandas.
 
 __all__ = ["code_columns", "load_suite_json", "numpy_dtypes", "run_suite", "start_worker", "suite_columns",
            "validate_frame", "in_gx_process"]
@@ -88,6 +92,9 @@ def numpy_dtypes(frame: pd.DataFrame, as_codes: frozenset[str] = frozenset()) ->
     """Plain numpy/object columns: GX's pandas metrics mis-handle nullable and Arrow-backed dtypes. Text columns
     in `as_codes` become float codes (NaN where missing) of one dictionary shared by all of them, so that equal
     texts get equal codes across columns."""
+    import numpy as np
+    import pandas as pd
+
     coded = [name for name in frame.columns if name in as_codes and isinstance(frame[name].dtype, pd.StringDtype)]
     codes_of: dict[str, np.ndarray] = {}
     if coded:
@@ -118,6 +125,8 @@ def numpy_dtypes(frame: pd.DataFrame, as_codes: frozenset[str] = frozenset()) ->
 def run_suite(feed: str, frame: pd.DataFrame, parameters: dict) -> list[tuple[int, list[int]]]:
     """(number of the expectation in the suite, failing _idx values) for every failed expectation of the feed's
     suite over `frame` (its suite_columns), in this process."""
+    import pandas as pd
+
     gx, batch_definition = _gx_context()
     frame = numpy_dtypes(frame, code_columns(feed))
     body = load_suite_json(feed)

@@ -91,3 +91,17 @@ def test_the_walk_finds_each_kind_of_violation(tmp_path):
     assert arrows(tmp_path) == {("chitieu", "flows"): 1, ("tasks", "chitieu"): 1, ("tasks", "flows"): 1,
                                 ("flows", "tasks"): 1, ("flows", "apps"): 1, ("apps", "flows"): 1,
                                 ("apps", "chitieu"): 1}
+
+
+def test_a_pass_over_an_empty_inbox_imports_no_dataframe_library():
+    """The command's fixed cost: the ingest flow and the CLI import pandas, pyarrow and Great Expectations only where
+    there is something to parse, validate, load or render (a module that imported them at its top once added ~1 s
+    to every `chitieu run`)."""
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "pyarrow", "great_expectations")
+    probe = ("import sys, apps.cli, flows.ingest; "
+             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == ""
