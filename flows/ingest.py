@@ -18,6 +18,7 @@ from chitieu.config import FEEDS, Settings, load_settings
 from chitieu.errors import ConfigError, LandingZoneMissing
 from chitieu.records import ACCEPTED, RunSummary, SubmissionOutcome
 from chitieu.runs import finish_run, interrupted_runs, record_landing, release_leases, start_run
+from chitieu.suites import start_worker
 from chitieu.warehouse import get_engine
 from tasks.alerts import send_alerts
 from tasks.archive import archive_files
@@ -101,9 +102,9 @@ def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.da
     if not any(files_by_feed.values()):
         return [], set()
     from tasks.parse import parse_feed, read_contents
-    from tasks.validate import prepare_validation, validate_feed
+    from tasks.validate import validate_feed
 
-    prepare_validation()  # Great Expectations imported beside the first part's parse
+    start_worker()  # the suite worker imports Great Expectations beside the first part's parse
     pipeline = _Pipeline(settings, as_of, run_id, derive_parts)
     parts = [(feed, part) for feed, files in ((feed, files_by_feed.get(feed) or []) for feed in FEEDS)
              for part in _partitions(files, math.ceil(sum(f.size_bytes for f in files) / PART_BYTES))]

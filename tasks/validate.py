@@ -20,21 +20,15 @@ from chitieu.outliers import MIN_POINTS as HISTORY_MIN_POINTS
 from chitieu.outliers import THRESHOLD as OUTLIER_THRESHOLD
 from chitieu.outliers import outlier_scores
 from chitieu.records import CheckFailure, FileVerdict, ParsedFeed
-from chitieu.suites import start_worker, validate_frame
+from chitieu.suites import validate_frame
 from chitieu.templates import SET_ASIDE_REASONS, SetAside
 from chitieu.vocabulary import PROJECT_GROUPS, format_failure_vi
 from chitieu.warehouse import get_engine, read_sql
 
-__all__ = ["prepare_validation", "validate_feed"]
+__all__ = ["validate_feed"]
 
 SAMPLE_ROWS = 5
 _EPOCH = np.datetime64("1970-01-01", "D")
-
-
-def prepare_validation() -> None:
-    """Start the suite worker (chitieu.suites): it imports Great Expectations on the machine's other core while the
-    caller discovers, reads and parses files, and runs every suite of this process from then on."""
-    start_worker()
 
 
 # --- helper columns the suites check -------------------------------------------------------
