@@ -21,6 +21,7 @@ from chitieu.approval import Lock, lock_units, locked_periods
 from chitieu.config import Settings
 from chitieu.feeds import feed_spec
 from chitieu.landing import LandedFile, archive_member
+from chitieu.latest_rows import latest_per_project
 from chitieu.messages_vi import period_locked_vi
 from chitieu.pg_binary import SUPPORTED_TYPES
 from chitieu.pg_binary import encode as encode_binary
@@ -44,20 +45,29 @@ def _lock_units(conn: sa.Connection, feed: str, units: set[str]) -> None:
     lock_units(conn, feed, units)
 
 
-def refresh_current_sql(feed: str) -> str:
+def project_status_rows_sql(rows: str) -> str:
+    """The statement that inserts into core.project_status the latest rows held in `rows` (sql/load/
+    project_status_rows.sql), with their milestones and statuses."""
+    return read_sql("load/project_status_rows.sql").format(rows=rows)
+
+
+def refresh_current_sql(feed: str, project_status: bool = True) -> str:
     """The script that recomputes a feed's current slices for the units of submissions :ids, and for disbursement
-    each project's latest current row (core.project_status, V015), in the caller's transaction. Its parameters:
-    :ids, and :new_submissions (true when this transaction has just claimed them all, false for a rerun: the
-    project rows are then recomputed whole for their units instead of from the new facts alone)."""
+    (unless `project_status` is false) each project's latest current row (core.project_status, V015), in the
+    caller's transaction. Its parameters: :ids, and :new_submissions (true when this transaction has just claimed
+    them all, false for a rerun: the project rows are then recomputed whole for their units instead of from the
+    new facts alone)."""
     script = read_sql("load/refresh_current.sql")
-    if feed == "disbursement":
-        script = script.rstrip().rstrip(";") + ";\n\n" + read_sql("load/refresh_project_status.sql")
+    if feed == "disbursement" and project_status:
+        refresh = read_sql("load/refresh_project_status.sql").format(insert_rows=project_status_rows_sql("written"))
+        script = script.rstrip().rstrip(";") + ";\n\n" + refresh
     return script
 
 
-def after_facts_sql(feed: str) -> str:
-    """The post-COPY script for a feed: slices, versions, current slices (and, for disbursement, project status)."""
-    return read_sql("load/after_facts.sql").format(refresh_current=refresh_current_sql(feed))
+def after_facts_sql(feed: str, project_status: bool = True) -> str:
+    """The post-COPY script for a feed: slices, versions, current slices (and, for disbursement, project status
+    unless `project_status` is false)."""
+    return read_sql("load/after_facts.sql").format(refresh_current=refresh_current_sql(feed, project_status))
 
 
 def _run_script(conn: sa.Connection, script: str, params: dict) -> None:
@@ -79,10 +89,10 @@ def _column_types(conn: sa.Connection, feed: str) -> dict[str, str]:
 _COLUMN_TYPES: dict[tuple[str, str], dict[str, str]] = {}
 
 
-def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table) -> None:
-    """COPY an Arrow table (submission_id, slice_key, source_row, feed columns) into core.fact_<feed> through the
-    session's psycopg connection: in PostgreSQL's binary format when every column's type has an encoder
-    (chitieu.pg_binary), else as CSV."""
+def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table, into: str | None = None) -> None:
+    """COPY an Arrow table (submission_id, slice_key, source_row, feed columns) into core.fact_<feed> (or `into`, a
+    table of the same columns) through the session's psycopg connection: in PostgreSQL's binary format when every
+    column's type has an encoder (chitieu.pg_binary), else as CSV."""
     if table.num_rows == 0:
         return
     types = _column_types(conn, feed)
@@ -95,13 +105,31 @@ def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table) -> None:
         pieces, fmt = [buffer.getbuffer()], "csv"
     columns = ", ".join(table.column_names)
     cursor = conn.connection.driver_connection.cursor()
-    statement = f"copy core.fact_{feed} ({columns}) from stdin with (format {fmt})"
+    statement = f"copy {into or f'core.fact_{feed}'} ({columns}) from stdin with (format {fmt})"
     try:
         with cursor.copy(statement) as copy:
             for piece in pieces:
                 copy.write(piece)
     except psycopg.Error as exc:  # raw psycopg here: wrap it as SQLAlchemy would (DataError, OperationalError...)
         raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+def _project_status_from_batch(conn: sa.Connection, facts: pa.Table, ids: list[int]) -> None:
+    """core.project_status for the first disbursement submissions `ids` of their units, whose facts (all of them)
+    are `facts`: each project's latest row on the slices they are now current for, computed here and written by
+    COPY, where sql/load/refresh_project_status.sql would read the facts back and sort them (~0.45 s of PostgreSQL
+    per 120,000 rows, of ~0.8 s)."""
+    current = {(sid, key) for sid, key in conn.execute(sa.text(
+        "select submission_id, slice_key from core.current_slice"
+        " where feed = 'disbursement' and submission_id = any(:ids)"), {"ids": ids}).all()}
+    conn.execute(sa.text("create temp table batch_project (like core.fact_disbursement) on commit drop"))
+    _copy_facts(conn, "disbursement", latest_per_project(facts, current), into="pg_temp.batch_project")
+    # hash join the milestones, in memory: estimated at ~50,000 rows (a view over generate_series), the calendar was
+    # merge-joined after a sort of the batch spilled to disk (~0.1 s per 120,000 rows)
+    _run_script(conn, "set local enable_mergejoin = off;\nset local work_mem = '64MB';\n"
+                + project_status_rows_sql("pg_temp.batch_project")
+                + "set local enable_mergejoin to default;\nset local work_mem to default;\n"
+                  "drop table pg_temp.batch_project;\n", {})
 
 
 def after_large_load(engine: sa.Engine, feed: str, rows: int) -> None:
@@ -285,10 +313,15 @@ class _Loader:
             accepted = {idx: sid for idx, sid in claimed.items() if self.verdicts[idx].status in _ACCEPTED}
             if accepted and self.facts is not None:
                 facts = self.facts.filter(pa.array(np.isin(self.files, np.fromiter(accepted, dtype=np.int64))))
-                _copy_facts(conn, self.parsed.feed, _with_submission_ids(facts, accepted))
-                _run_script(conn, after_facts_sql(self.parsed.feed), {"ids": sorted(accepted.values()),
-                                                                       "new_submissions": True,
-                                                                       **self.carried.slice_params(accepted)})
+                facts = _with_submission_ids(facts, accepted)
+                _copy_facts(conn, self.parsed.feed, facts)
+                ids = sorted(accepted.values())
+                first = self.parsed.feed == "disbursement" and conn.execute(
+                    sa.text(read_sql("load/first_submissions.sql")), {"ids": ids}).scalar()
+                _run_script(conn, after_facts_sql(self.parsed.feed, project_status=not first),
+                            {"ids": ids, "new_submissions": True, **self.carried.slice_params(accepted)})
+                if first:
+                    _project_status_from_batch(conn, facts, ids)
             _insert_checks(conn, {sid: self.verdicts[idx].failures for idx, sid in claimed.items()})
             _insert_notes(conn, {sid: self.verdicts[idx].notes for idx, sid in claimed.items()})
         return claimed

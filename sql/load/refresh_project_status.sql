@@ -112,17 +112,7 @@ removed as (
       and (p.unit_code in (select unit_code from recomputed)
            or (p.unit_code, p.project_code) in (select unit_code, project_code from written))
 )
-insert into core.project_status
-select p.unit_code, p.project_code, p.project_name, p.project_group, p.as_of_date, p.capital_plan_vnd,
-       p.disbursed_vnd, p.submission_id,
-       round(100.0 * p.disbursed_vnd / nullif(p.capital_plan_vnd, 0), 2) as progress_pct,
-       make_date(date_part('year', p.as_of_date)::int, m.milestone_month, m.milestone_day) as milestone_date,
-       m.required_pct as milestone_pct,
-       core.disbursement_status(p.disbursed_vnd, p.capital_plan_vnd, m.required_pct) as status
-from written p
-left join core.milestone_calendar m
-  on m.project_group = p.project_group and m.month = date_part('month', p.as_of_date)::int
- and m.day = date_part('day', p.as_of_date)::int;
+{insert_rows}
 
 set local enable_nestloop to default;
 set local work_mem to default;

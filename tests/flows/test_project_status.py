@@ -260,3 +260,41 @@ def test_two_units_in_one_batch_one_new_month_one_correction(env, engine):
         ("XA_CHILANG", "P6"): ("2026-09-30", 400, 40),
         ("XA_DONGDANG", "Q1"): ("2026-06-30", 1000, 990),
     }
+
+
+# --- a unit's first submissions: the rows are written from the batch in hand (tasks/load.py) -------------------------
+
+def test_first_files_of_a_unit_in_one_batch_the_newer_supersedes_a_month(env, engine, monkeypatch):
+    import tasks.load
+
+    written_from_batch = []
+    original = tasks.load._project_status_from_batch
+    monkeypatch.setattr(tasks.load, "_project_status_from_batch",
+                        lambda conn, facts, ids: written_from_batch.append(ids) or original(conn, facts, ids))
+    # July and August in one file, then August again, corrected: July stays the first file's, August the second's
+    _month(env["inbox"], "XA_CHILANG", "thang_7_8.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 200, "2026-07-31"],
+            ["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 400, "2026-08-31"],
+            ["P2", "Trường", "XA_CHILANG", "new", 3000, 300, "2026-08-31"],
+            ["P3", "Cầu", "XA_CHILANG", "completed", 500, 500, "2026-07-31"],
+            ["P3", "Cầu", "XA_CHILANG", "completed", 500, 500, "2026-07-15"]], days=0)
+    _month(env["inbox"], "XA_CHILANG", "thang_8_dinh_chinh.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 450, "2026-08-31"]], days=1)
+    _month(env["inbox"], "XA_DONGDANG", "thang_8.csv",
+           [["Q1", "Kênh", "XA_DONGDANG", "completed", 1000, 1000, "2026-08-31"]], days=0)
+    summary = ingest(as_of=AS_OF)
+    assert {o.status for o in summary.outcomes} == {"loaded"}
+    assert written_from_batch, "a unit's first submissions are written from the batch"
+    # P2's only row is in the superseded August: gone with it
+    assert _figures(_status(engine)) == {
+        ("XA_CHILANG", "P1"): ("2026-08-31", 1000, 450),
+        ("XA_CHILANG", "P3"): ("2026-07-31", 500, 500),
+        ("XA_DONGDANG", "Q1"): ("2026-08-31", 1000, 1000),
+    }
+    # the next month is no unit's first: maintained by sql/load/refresh_project_status.sql
+    written_from_batch.clear()
+    _month(env["inbox"], "XA_CHILANG", "thang_9.csv",
+           [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 700, "2026-09-30"]], days=30)
+    ingest(as_of=AS_OF)
+    assert not written_from_batch
+    assert _figures(_status(engine))[("XA_CHILANG", "P1")] == ("2026-09-30", 1000, 700)

@@ -1,0 +1,34 @@
+"""Each project's latest row in a batch of disbursement facts, computed in Arrow: what sql/load/
+refresh_project_status.sql picks with `distinct on`, for a load that holds every current row of its units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["latest_per_project"]
+
+# the order of core.project_progress: a project's latest row has the highest (as_of_date, submission_id, source_row);
+# missing values where PostgreSQL puts them (last ascending, first descending)
+_NEWEST_FIRST = [("unit_code", "ascending", "at_end"), ("project_code", "ascending", "at_end"),
+                 ("as_of_date", "descending", "at_start"), ("submission_id", "descending", "at_start"),
+                 ("source_row", "descending", "at_start")]
+
+
+def latest_per_project(facts: pa.Table, current: set[tuple[int, str]]) -> pa.Table:
+    """The rows of `facts` (submission_id, slice_key, source_row, unit_code, project_code, as_of_date, ...) whose
+    (submission_id, slice_key) is in `current`, one per (unit_code, project_code): its latest."""
+    slices = pc.binary_join_element_wise(facts.column("submission_id").cast(pa.string()),
+                                         facts.column("slice_key").cast(pa.string()), "\x1f")
+    wanted = pa.array([f"{sid}\x1f{key}" for sid, key in current], pa.string())
+    keep = pc.fill_null(pc.is_in(slices, value_set=wanted), False)
+    if not pc.all(keep).as_py():
+        facts = facts.filter(keep)
+    ordered = facts.take(pc.sort_indices(facts, sort_keys=_NEWEST_FIRST))
+    if ordered.num_rows < 2:
+        return ordered
+    unit, project = (ordered.column(name).combine_chunks() for name in ("unit_code", "project_code"))
+    same = pc.and_(pc.equal(unit[1:], unit[:-1]), pc.equal(project[1:], project[:-1]))
+    first = np.concatenate([[True], ~pc.fill_null(same, False).to_numpy(zero_copy_only=False)])
+    return ordered.filter(pa.array(first))

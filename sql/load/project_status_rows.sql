@@ -1,0 +1,16 @@
+-- Insert into core.project_status the projects of {rows} (a CTE or table of unit_code, project_code, project_name,
+-- project_group, as_of_date, capital_plan_vnd, disbursed_vnd, submission_id: each project's latest current row)
+-- with the milestone in force on its as_of_date and its status, as core.project_progress computes them. Shared by
+-- sql/load/refresh_project_status.sql (rows = the CTE `written`) and the load of a unit's first disbursement
+-- submissions (rows = pg_temp.batch_project, its latest rows computed by the load: tasks/load.py).
+insert into core.project_status
+select p.unit_code, p.project_code, p.project_name, p.project_group, p.as_of_date, p.capital_plan_vnd,
+       p.disbursed_vnd, p.submission_id,
+       round(100.0 * p.disbursed_vnd / nullif(p.capital_plan_vnd, 0), 2) as progress_pct,
+       make_date(date_part('year', p.as_of_date)::int, m.milestone_month, m.milestone_day) as milestone_date,
+       m.required_pct as milestone_pct,
+       core.disbursement_status(p.disbursed_vnd, p.capital_plan_vnd, m.required_pct) as status
+from {rows} p
+left join core.milestone_calendar m
+  on m.project_group = p.project_group and m.month = date_part('month', p.as_of_date)::int
+ and m.day = date_part('day', p.as_of_date)::int;
