@@ -101,10 +101,10 @@ def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.da
     feed) pairs already derived at `as_of`."""
     if not any(files_by_feed.values()):
         return [], set()
+    start_worker()  # the suite worker imports Great Expectations (~3 s) beside this process's imports and parse
     from tasks.parse import parse_feed, read_contents
     from tasks.validate import validate_feed
 
-    start_worker()  # the suite worker imports Great Expectations beside the first part's parse
     pipeline = _Pipeline(settings, as_of, run_id, derive_parts)
     parts = [(feed, part) for feed, files in ((feed, files_by_feed.get(feed) or []) for feed in FEEDS)
              for part in _partitions(files, math.ceil(sum(f.size_bytes for f in files) / PART_BYTES))]
@@ -218,6 +218,8 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     files, skipped = discover_files(inbox_path, quote(catalog.submitter_codes),
                                      quote(landed_fingerprints(settings)))
     discovery = classify_files(settings, quote(files), quote(skipped))
+    if discovery.new and runner is None:
+        start_worker()  # as soon as there is something to validate: the first part's checks wait for it
     record_landing(engine, [(f, "submitted") for f in discovery.new]  # first: a crash later loses no sighting
                    + [(f, "duplicate") for f, _ in discovery.duplicates], discovery.skipped)
 

@@ -124,12 +124,7 @@ def _project_status_from_batch(conn: sa.Connection, facts: pa.Table, ids: list[i
         " where feed = 'disbursement' and submission_id = any(:ids)"), {"ids": ids}).all()}
     conn.execute(sa.text("create temp table batch_project (like core.fact_disbursement) on commit drop"))
     _copy_facts(conn, "disbursement", latest_per_project(facts, current), into="pg_temp.batch_project")
-    # hash join the milestones, in memory: estimated at ~50,000 rows (a view over generate_series), the calendar was
-    # merge-joined after a sort of the batch spilled to disk (~0.1 s per 120,000 rows)
-    _run_script(conn, "set local enable_mergejoin = off;\nset local work_mem = '64MB';\n"
-                + project_status_rows_sql("pg_temp.batch_project")
-                + "set local enable_mergejoin to default;\nset local work_mem to default;\n"
-                  "drop table pg_temp.batch_project;\n", {})
+    _run_script(conn, project_status_rows_sql("pg_temp.batch_project") + "drop table pg_temp.batch_project;\n", {})
 
 
 def after_large_load(engine: sa.Engine, feed: str, rows: int) -> None:

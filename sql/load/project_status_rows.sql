@@ -11,6 +11,12 @@ select p.unit_code, p.project_code, p.project_name, p.project_group, p.as_of_dat
        m.required_pct as milestone_pct,
        core.disbursement_status(p.disbursed_vnd, p.capital_plan_vnd, m.required_pct) as status
 from {rows} p
-left join core.milestone_calendar m
-  on m.project_group = p.project_group and m.month = date_part('month', p.as_of_date)::int
- and m.day = date_part('day', p.as_of_date)::int;
+-- the milestone in force on each (project group, date) of the rows, looked up once per pair: a batch's rows share a
+-- few dates, and joined row by row the calendar (estimated at ~50,000 rows) was merged after a sort of every row
+left join (
+    select d.project_group, d.as_of_date, c.milestone_month, c.milestone_day, c.required_pct
+    from (select distinct project_group, as_of_date from {rows}) d
+    join core.milestone_calendar c
+      on c.project_group = d.project_group and c.month = date_part('month', d.as_of_date)::int
+     and c.day = date_part('day', d.as_of_date)::int
+) m on m.project_group = p.project_group and m.as_of_date = p.as_of_date;
