@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,dask]' 2>&1 | grep -v "is ignored" || true
 	$(BIN)/python -c "import chitieu, prefect, great_expectations, pgserver"
+	@# bytecode for our own packages (pip compiles the dependencies'): every command imports them, ~0.15 s less
+	@# per process where PYTHONDONTWRITEBYTECODE keeps Python from caching it (Python recompiles a changed file)
+	$(BIN)/python -m compileall -q apps chitieu flows tasks
 	touch $(STAMP)
 
 install: $(STAMP)
