@@ -32,3 +32,23 @@ def latest_per_project(facts: pa.Table, current: set[tuple[int, str]]) -> pa.Tab
     same = pc.and_(pc.equal(unit[1:], unit[:-1]), pc.equal(project[1:], project[:-1]))
     first = np.concatenate([[True], ~pc.fill_null(same, False).to_numpy(zero_copy_only=False)])
     return ordered.filter(pa.array(first))
+
+
+def with_milestones(latest: pa.Table, found: list[tuple]) -> pa.Table:
+    """core.project_status's written columns for `latest` (in its order): its project columns and the milestone of
+    each row's (project_group, as_of_date) from `found` (project_group, as_of_date, milestone_date, milestone_pct
+    as text: none where no milestone is in force yet)."""
+    def keys(groups, dates) -> pa.Array:
+        dates = pa.array(dates, pa.date32()).cast(pa.string())
+        return pc.binary_join_element_wise(pa.array(groups, pa.string()), dates, "\x1f")
+
+    group, date = (latest.column(name).combine_chunks() for name in ("project_group", "as_of_date"))
+    at = pc.index_in(keys(group, date), value_set=keys([f[0] for f in found], [f[1] for f in found]))
+    columns = {name: latest.column(name) for name in _WRITTEN}
+    columns["milestone_date"] = pa.array([f[2] for f in found], pa.date32()).take(at)
+    columns["milestone_pct"] = pa.array([f[3] for f in found], pa.string()).take(at)
+    return pa.table(columns)
+
+
+_WRITTEN = ["unit_code", "project_code", "project_name", "project_group", "as_of_date", "capital_plan_vnd",
+            "disbursed_vnd", "submission_id"]

@@ -21,7 +21,7 @@ from chitieu.approval import Lock, lock_units, locked_periods
 from chitieu.config import Settings
 from chitieu.feeds import feed_spec
 from chitieu.landing import LandedFile, archive_member
-from chitieu.latest_rows import latest_per_project
+from chitieu.latest_rows import latest_per_project, with_milestones
 from chitieu.messages_vi import period_locked_vi
 from chitieu.pg_binary import SUPPORTED_TYPES
 from chitieu.pg_binary import encode as encode_binary
@@ -45,10 +45,16 @@ def _lock_units(conn: sa.Connection, feed: str, units: set[str]) -> None:
     lock_units(conn, feed, units)
 
 
+def milestones_on_sql(pairs: str) -> str:
+    """The query of the milestone in force on each (project group, date) of `pairs` (sql/load/milestones_on.sql)."""
+    return read_sql("load/milestones_on.sql").format(pairs=pairs)
+
+
 def project_status_rows_sql(rows: str) -> str:
     """The statement that inserts into core.project_status the latest rows held in `rows` (sql/load/
-    project_status_rows.sql), with their milestones and statuses."""
-    return read_sql("load/project_status_rows.sql").format(rows=rows)
+    project_status_rows.sql), with their milestones."""
+    pairs = f"(select distinct project_group, as_of_date from {rows})"
+    return read_sql("load/project_status_rows.sql").format(rows=rows, milestones=milestones_on_sql(pairs))
 
 
 def refresh_current_sql(feed: str, project_status: bool = True) -> str:
@@ -76,26 +82,30 @@ def _run_script(conn: sa.Connection, script: str, params: dict) -> None:
         conn.execute(sa.text(statement), params)
 
 
-def _column_types(conn: sa.Connection, feed: str) -> dict[str, str]:
-    """PostgreSQL type of each column of core.fact_<feed> (cached per process)."""
-    key = (conn.engine.url.render_as_string(hide_password=True), feed)
+def _column_types(conn: sa.Connection, table_name: str) -> dict[str, str]:
+    """PostgreSQL type of each column of core.<table_name> (cached per process)."""
+    key = (conn.engine.url.render_as_string(hide_password=True), table_name)
     if key not in _COLUMN_TYPES:
         _COLUMN_TYPES[key] = dict(conn.execute(sa.text(
             "select column_name, data_type from information_schema.columns"
-            " where table_schema = 'core' and table_name = :t"), {"t": f"fact_{feed}"}).all())
+            " where table_schema = 'core' and table_name = :t"), {"t": table_name}).all())
     return _COLUMN_TYPES[key]
 
 
 _COLUMN_TYPES: dict[tuple[str, str], dict[str, str]] = {}
 
 
-def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table, into: str | None = None) -> None:
-    """COPY an Arrow table (submission_id, slice_key, source_row, feed columns) into core.fact_<feed> (or `into`, a
-    table of the same columns) through the session's psycopg connection: in PostgreSQL's binary format when every
-    column's type has an encoder (chitieu.pg_binary), else as CSV."""
+def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table) -> None:
+    """COPY an Arrow table (submission_id, slice_key, source_row, feed columns) into core.fact_<feed>."""
+    _copy_rows(conn, f"fact_{feed}", table)
+
+
+def _copy_rows(conn: sa.Connection, table_name: str, table: pa.Table) -> None:
+    """COPY an Arrow table into core.<table_name> (its columns by name) through the session's psycopg connection:
+    in PostgreSQL's binary format when every column's type has an encoder (chitieu.pg_binary), else as CSV."""
     if table.num_rows == 0:
         return
-    types = _column_types(conn, feed)
+    types = _column_types(conn, table_name)
     pg_types = [types.get(name, "?") for name in table.column_names]
     if all(t in SUPPORTED_TYPES for t in pg_types):
         pieces, fmt = encode_binary(table, pg_types), "binary"
@@ -105,7 +115,7 @@ def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table, into: str | Non
         pieces, fmt = [buffer.getbuffer()], "csv"
     columns = ", ".join(table.column_names)
     cursor = conn.connection.driver_connection.cursor()
-    statement = f"copy {into or f'core.fact_{feed}'} ({columns}) from stdin with (format {fmt})"
+    statement = f"copy core.{table_name} ({columns}) from stdin with (format {fmt})"
     try:
         with cursor.copy(statement) as copy:
             for piece in pieces:
@@ -116,15 +126,21 @@ def _copy_facts(conn: sa.Connection, feed: str, table: pa.Table, into: str | Non
 
 def _project_status_from_batch(conn: sa.Connection, facts: pa.Table, ids: list[int]) -> None:
     """core.project_status for the first disbursement submissions `ids` of their units, whose facts (all of them)
-    are `facts`: each project's latest row on the slices they are now current for, computed here and written by
-    COPY, where sql/load/refresh_project_status.sql would read the facts back and sort them (~0.45 s of PostgreSQL
-    per 120,000 rows, of ~0.8 s)."""
+    are `facts`: each project's latest row on the slices they are now current for and the milestone in force on its
+    date (looked up once per project group and date), computed here and COPYed into the table, which computes
+    progress and status itself (V016). sql/load/refresh_project_status.sql would read the facts back, sort them and
+    insert the rows it selects: ~0.8 s of PostgreSQL per 120,000 rows."""
     current = {(sid, key) for sid, key in conn.execute(sa.text(
         "select submission_id, slice_key from core.current_slice"
         " where feed = 'disbursement' and submission_id = any(:ids)"), {"ids": ids}).all()}
-    conn.execute(sa.text("create temp table batch_project (like core.fact_disbursement) on commit drop"))
-    _copy_facts(conn, "disbursement", latest_per_project(facts, current), into="pg_temp.batch_project")
-    _run_script(conn, project_status_rows_sql("pg_temp.batch_project") + "drop table pg_temp.batch_project;\n", {})
+    latest = latest_per_project(facts, current)
+    pairs = latest.group_by(["project_group", "as_of_date"]).aggregate([])
+    lookup = milestones_on_sql("unnest(cast(:groups as text[]), cast(:dates as date[]))")
+    found = conn.execute(sa.text(
+        "select project_group, as_of_date, milestone_date, cast(milestone_pct as text) as milestone_pct"
+        f" from (\n{sql_statements(lookup)[0]}\n) m"),
+        {"groups": pairs.column("project_group").to_pylist(), "dates": pairs.column("as_of_date").to_pylist()}).all()
+    _copy_rows(conn, "project_status", with_milestones(latest, found))
 
 
 def after_large_load(engine: sa.Engine, feed: str, rows: int) -> None:
