@@ -244,16 +244,21 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     summary = RunSummary(run_id, as_of, outcomes, discovery.skipped, len(discovery.seen))
     deriving = derive_metrics.submit(settings, quote(dirty - derived), as_of, everything=bool(interrupted),
                                      derived=quote(frozenset(derived)))
+    building = None
     try:
         submitted = [o.submission_id for o in outcomes if o.submission_id] + orphans
         summary.alerts = send_alerts(settings, quote(submitted), quote(orphans))
-        summary.data_docs = build_data_docs(settings, quote(submitted))
+        # Data Docs are rendered (by the suite worker when there is one) while the run is published
+        building = build_data_docs.submit(settings, quote(submitted))
         # --- publish (artifacts, then the submissions' warnings and events: Prefect API calls while PostgreSQL
         # derives; the artifacts first, so that they do not queue behind thousands of events at the server)
         publish_run(quote(summary))
         announce_outcomes(summary)
+        summary.data_docs = building.result()
     finally:
-        deriving.wait()  # an alert's failure still lets the derive commit
+        for future in (building, deriving):  # an alert's failure still lets the derive commit
+            if future is not None:
+                future.wait()
     summary.derive = deriving.result()
     finish_run(engine, run_id, {"counts": summary.counts(), "skipped": len(summary.skipped),
                                 "seen": summary.seen, "derive": summary.derive, "alerts": summary.alerts,
