@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from chitieu.packs import has_member, read_member
 
-__all__ = ["ACCEPTED_EXTENSIONS", "MAX_FILE_BYTES", "LandedFile", "SkippedPath", "archive_member"]
+__all__ = ["ACCEPTED_EXTENSIONS", "MAX_FILE_BYTES", "LandedFile", "SkippedPath", "archive_member", "holds_a_file"]
 
 MAX_FILE_BYTES = 150 * 1024 * 1024  # larger files are refused (parse) and not archived
 # CONTRACT.md section 2; any other file in a unit's feed folder is a rejected submission (check file_format)
@@ -54,3 +55,24 @@ def archive_member(landed: LandedFile) -> str | None:
     if landed.size_bytes > MAX_FILE_BYTES:
         return None
     return f"{landed.sha256}{landed.extension}"
+
+
+def holds_a_file(inbox: Path) -> bool:
+    """Whether any regular file sits at <inbox>/<unit>/<feed>/<file> (symlinks not followed): the walk stops at
+    the first one, so that a pass can guess, before discovery, whether it may have something to validate."""
+    def folders(path) -> list[os.DirEntry]:
+        try:
+            with os.scandir(path) as entries:
+                return [e for e in entries if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return []
+
+    for unit in folders(inbox):
+        for feed in folders(unit.path):
+            try:
+                with os.scandir(feed.path) as entries:
+                    if any(e.is_file(follow_symlinks=False) for e in entries):
+                        return True
+            except OSError:
+                continue
+    return False

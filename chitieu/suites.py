@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 # numpy and pandas are imported where a frame is converted: tasks.data_docs imports this module, and a pass over an
 # empty inbox must not pay for pandas.
 
-__all__ = ["code_columns", "load_suite_json", "numpy_dtypes", "run_suite", "start_worker", "suite_columns",
-           "validate_frame", "in_gx_process"]
+__all__ = ["code_columns", "load_suite_json", "numpy_dtypes", "run_suite", "start_worker", "stop_worker",
+           "suite_columns", "validate_frame", "in_gx_process"]
 
 _log = logging.getLogger(__name__)
 
@@ -185,6 +185,24 @@ def start_worker() -> Future | None:
         # spawn: a fork would copy this process's threads' locks (Prefect's event loops, the load lanes) mid-use
         _worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_at_once)
         return _worker.submit(_warm)
+
+
+def stop_worker() -> None:
+    """Kill this process's suite worker, started on the chance that the pass would have files to validate, when it
+    turns out to have none: its warm-up (importing GX) is abandoned, not waited for (the interpreter's exit would
+    wait for it, ~3 s)."""
+    global _worker
+    with _WORKER_LOCK:
+        worker, _worker = _worker, None
+    if worker is None:
+        return
+    kill = getattr(worker, "kill_workers", None)  # Python 3.14's API; before it, the executor's own process table
+    if kill is not None:
+        kill()
+    else:
+        for process in list((getattr(worker, "_processes", None) or {}).values()):
+            process.kill()
+    worker.shutdown(wait=False, cancel_futures=True)
 
 
 def in_gx_process(fn, *args):

@@ -16,9 +16,10 @@ from chitieu.approval import auto_lock
 from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS, Settings, load_settings
 from chitieu.errors import ConfigError, LandingZoneMissing
+from chitieu.landing import holds_a_file
 from chitieu.records import ACCEPTED, RunSummary, SubmissionOutcome
 from chitieu.runs import finish_run, interrupted_runs, record_landing, release_leases, start_run
-from chitieu.suites import start_worker
+from chitieu.suites import start_worker, stop_worker
 from chitieu.warehouse import get_engine
 from tasks.alerts import send_alerts
 from tasks.archive import archive_files
@@ -206,6 +207,9 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     inbox_path = Path(inbox).resolve() if inbox else settings.inbox
     if not inbox_path.is_dir():  # before the run is recorded: a pass that cannot look is no pass
         raise LandingZoneMissing(str(inbox_path))
+    # the suite worker imports Great Expectations (~3 s) while the run is recorded and the inbox discovered; one
+    # started here for a pass that finds nothing new is stopped below (an empty inbox never starts one)
+    speculative = start_worker() if runner is None and holds_a_file(inbox_path) else None
     as_of = as_of or dt.date.today()
     catalog = read_catalog(settings.catalog_dir)
     engine = get_engine(settings)
@@ -218,8 +222,8 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     files, skipped = discover_files(inbox_path, quote(catalog.submitter_codes),
                                      quote(landed_fingerprints(settings)))
     discovery = classify_files(settings, quote(files), quote(skipped))
-    if discovery.new and runner is None:
-        start_worker()  # as soon as there is something to validate: the first part's checks wait for it
+    if not discovery.new and speculative is not None:
+        stop_worker()
     record_landing(engine, [(f, "submitted") for f in discovery.new]  # first: a crash later loses no sighting
                    + [(f, "duplicate") for f, _ in discovery.duplicates], discovery.skipped)
 

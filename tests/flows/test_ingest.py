@@ -296,6 +296,41 @@ def test_duplicate_bytes_change_nothing(env, engine):
     assert [r[:7] for r in before] == [r[:7] for r in after]
 
 
+def test_a_pass_with_nothing_new_stops_the_suite_worker_it_started(env, tmp_path):
+    import multiprocessing
+    import time
+
+    import chitieu.suites
+    from chitieu.landing import holds_a_file
+
+    inbox = env["inbox"]
+    write_csv(inbox, "TTPVHCC", "dossier", "a.csv", DOSSIER, [["TTPVHCC", "2026-01", 10, 9, 5, 5, 1, 1]])
+    ingest(as_of=AS_OF)
+    assert chitieu.suites._worker is not None  # started for the new file, kept for the process's next passes
+    ingest(as_of=AS_OF)  # nothing new: a running worker is left as it is
+    assert chitieu.suites._worker is not None
+    others = {p.pid for p in multiprocessing.active_children()}  # the worker, and whatever else this process runs
+    chitieu.suites.stop_worker()  # a fresh process: the next pass starts one on the chance there is something new
+
+    def workers() -> set[int]:
+        deadline = time.monotonic() + 10
+        while (alive := {p.pid for p in multiprocessing.active_children()} - others) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return alive
+
+    assert not workers()
+    others = {p.pid for p in multiprocessing.active_children()}
+    summary = ingest(as_of=AS_OF)
+    assert summary.counts() == {} and summary.seen == 1
+    assert chitieu.suites._worker is None and not workers()  # stopped, its warm-up not waited for
+    # what decides the speculative start: a regular file at <unit>/<feed>/<file>, and nothing else
+    empty = tmp_path / "empty_inbox"
+    (empty / "TTPVHCC" / "dossier").mkdir(parents=True)
+    (empty / "stray.csv").write_text("x")
+    (empty / "TTPVHCC" / "note.txt").write_text("x")
+    assert not holds_a_file(empty) and holds_a_file(inbox)
+
+
 def test_files_already_seen_are_not_read_again_but_a_rewritten_one_is(env, engine, monkeypatch):
     import tasks.discover
 
