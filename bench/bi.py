@@ -216,7 +216,8 @@ def maintenance_cost(home: Home, repeats: int) -> dict:
     import psycopg
     import sqlalchemy as sa
 
-    from chitieu.warehouse import read_sql, sql_statements
+    from chitieu.warehouse import sql_statements
+    from tasks.load import refresh_project_status_sql
 
     with psycopg.connect(home.url(), autocommit=True) as conn:
         data = bytearray()
@@ -229,7 +230,7 @@ def maintenance_cost(home: Home, repeats: int) -> dict:
                      " unit_code text, project_group text, capital_plan_vnd bigint, disbursed_vnd bigint,"
                      " as_of_date date)")
     engine = sa.create_engine(home.url().replace("postgresql://", "postgresql+psycopg://", 1))
-    statements = sql_statements(read_sql("load/refresh_project_status.sql"))
+    statements = sql_statements(refresh_project_status_sql())
     refresh, copies, rows = [], [], 0
     try:
         for _ in range(repeats):

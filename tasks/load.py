@@ -57,6 +57,12 @@ def project_status_rows_sql(rows: str) -> str:
     return read_sql("load/project_status_rows.sql").format(rows=rows, milestones=milestones_on_sql(pairs))
 
 
+def refresh_project_status_sql() -> str:
+    """The statement that brings core.project_status up to date for the units of disbursement submissions :ids
+    (sql/load/refresh_project_status.sql, its insert from sql/load/project_status_rows.sql)."""
+    return read_sql("load/refresh_project_status.sql").format(insert_rows=project_status_rows_sql("written"))
+
+
 def refresh_current_sql(feed: str, project_status: bool = True) -> str:
     """The script that recomputes a feed's current slices for the units of submissions :ids, and for disbursement
     (unless `project_status` is false) each project's latest current row (core.project_status, V015), in the
@@ -65,8 +71,7 @@ def refresh_current_sql(feed: str, project_status: bool = True) -> str:
     new facts alone)."""
     script = read_sql("load/refresh_current.sql")
     if feed == "disbursement" and project_status:
-        refresh = read_sql("load/refresh_project_status.sql").format(insert_rows=project_status_rows_sql("written"))
-        script = script.rstrip().rstrip(";") + ";\n\n" + refresh
+        script = script.rstrip().rstrip(";") + ";\n\n" + refresh_project_status_sql()
     return script
 
 
