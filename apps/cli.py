@@ -134,15 +134,26 @@ def init() -> None:
     typer.echo(f"migrations applied: {applied}\ncatalog rows changed: {changes}")
 
 
+def _warm_suites(inbox: Path | None) -> None:
+    """Start the suite worker (it imports Great Expectations, ~4 s of CPU) before this process imports Prefect and
+    the flow (~1.5 s), when the pass will run its tasks here and may have files to validate."""
+    from chitieu.config import load_settings, runs_tasks_here
+    from chitieu.suites import start_worker_for
+
+    if runs_tasks_here():
+        start_worker_for(inbox.resolve() if inbox is not None else load_settings().inbox)
+
+
 @app.command()
 def run(inbox: Path = typer.Option(None, help="Landing zone (default $CHITIEU_INBOX or ./data/inbox)."),
         as_of: str = typer.Option(None, "--as-of", help="Evaluation date YYYY-MM-DD (default today).")) -> None:
     """One ingest pass: discover, parse, validate, load, derive, alert; prints a summary table."""
-    from flows.ingest import ingest
-
     day = _as_of(as_of)
     if inbox is not None and not inbox.is_dir():
         raise typer.BadParameter(f"{inbox} is not a folder", param_hint="--inbox")
+    _warm_suites(inbox)
+    from flows.ingest import ingest
+
     summary = _guard(lambda: ingest(inbox=str(inbox) if inbox else None, as_of=day))
     _print_summary(summary)
     if summary.alerts:

@@ -7,12 +7,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["FEEDS", "MONTHLY_FEEDS", "Settings", "load_settings"]
+__all__ = ["FEEDS", "MONTHLY_FEEDS", "TASK_RUNNER_ENV", "Settings", "load_settings", "runs_tasks_here"]
 
 FEEDS = ("dossier", "disbursement", "tasks", "admin_ops", "indicator")
 MONTHLY_FEEDS = ("dossier", "admin_ops", "disbursement")
 DEMO_AS_OF = dt.date(2026, 11, 20)  # the demo's default evaluation date (the demo is the repository catalog's)
 DEMO_SEED = DEMO_AS_OF.year          # its default random seed: the same seed gives the same feeds
+TASK_RUNNER_ENV = "CHITIEU_TASK_RUNNER"  # where an ingest pass parses, validates and loads (flows.ingest)
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         alert_from=env.get("CHITIEU_ALERT_FROM") or "chitieu@localhost",
         alert_urls=tuple((env.get("CHITIEU_ALERT_URLS") or "").split()),
     )
+
+
+def runs_tasks_here(spec: str | None = None) -> bool:
+    """Whether the task runner named by `spec` (default $CHITIEU_TASK_RUNNER) is this process (`local`, the
+    default) rather than a Dask cluster."""
+    spec = os.environ.get(TASK_RUNNER_ENV) if spec is None else spec
+    return (spec or "local").strip() == "local"

@@ -1,7 +1,8 @@
 """The feeds' Great Expectations suites (expectations/<feed>.json) and the process they run in.
 
-A pass with files to validate starts a worker process (start_worker, once per process) that imports Great
-Expectations (~4 s of CPU: scipy and altair come with it) while the pass discovers and parses files, and from then
+A pass with files to validate starts a worker process (start_worker, once per process; `chitieu run` starts it
+before it imports Prefect) that imports Great Expectations (~4 s of CPU: scipy and altair come with it) while the
+pass records its run, discovers and parses files, and from then
 on runs every suite (run_suite) and every Data Docs render (in_gx_process) of that process. GX's modules then stay
 out of the pass's own memory (the national pass's peak RSS: ~860 MB instead of ~950 MB) and off its interpreter
 lock. Without a worker (an upload, a rerun, a Dask worker) they run in the calling process, as before."""
@@ -20,14 +21,18 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from chitieu.feeds import EXPECTATIONS_DIR
+from chitieu.landing import holds_a_file
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
 # numpy and pandas are imported where a frame is converted: tasks.data_docs imports this module, and a pass over an
 # empty inbox must not pay for pandas.
 
-__all__ = ["code_columns", "load_suite_json", "numpy_dtypes", "run_suite", "start_worker", "stop_worker",
+__all__ = ["code_columns", "load_suite_json", "numpy_dtypes", "run_suite", "start_worker", "start_worker_for",
+           "stop_idle_worker", "stop_worker",
            "suite_columns", "validate_frame", "in_gx_process"]
 
 _log = logging.getLogger(__name__)
@@ -157,6 +162,7 @@ def run_suite(feed: str, frame: pd.DataFrame, parameters: dict) -> list[tuple[in
 _GX_LOCK = threading.Lock()
 _WORKER_LOCK = threading.Lock()
 _worker: ProcessPoolExecutor | None = None
+_worker_used = False  # whether anything but its warm-up was sent to the worker
 
 
 def _gx_context():
@@ -178,19 +184,35 @@ def _exit_at_once() -> None:
 def start_worker() -> Future | None:
     """Start this process's suite worker (once; it lives as long as the process), which imports Great Expectations
     and makes its context straight away; returns that warm-up's future (None when the worker was running)."""
-    global _worker
+    global _worker, _worker_used
     with _WORKER_LOCK:
         if _worker is not None:
             return None
+        _worker_used = False
         # spawn: a fork would copy this process's threads' locks (Prefect's event loops, the load lanes) mid-use
         _worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_at_once)
         return _worker.submit(_warm)
 
 
+def start_worker_for(inbox: Path) -> None:
+    """Start the suite worker on the chance that a pass over `inbox` has files to validate: when any file sits
+    where a submission would (chitieu.landing.holds_a_file). A pass that finds nothing new stops it again
+    (stop_idle_worker)."""
+    if holds_a_file(inbox):
+        start_worker()
+
+
+def stop_idle_worker() -> None:
+    """Kill this process's suite worker if it has run nothing but its warm-up: started on the chance that a pass
+    would have files to validate, it turned out to have none. A worker that ran suites is kept for the process's
+    next passes."""
+    if not _worker_used:
+        stop_worker()
+
+
 def stop_worker() -> None:
-    """Kill this process's suite worker, started on the chance that the pass would have files to validate, when it
-    turns out to have none: its warm-up (importing GX) is abandoned, not waited for (the interpreter's exit would
-    wait for it, ~3 s)."""
+    """Kill this process's suite worker: its warm-up (importing GX), if still going, is abandoned, not waited for
+    (the interpreter's exit would wait for it, ~3 s)."""
     global _worker
     with _WORKER_LOCK:
         worker, _worker = _worker, None
@@ -208,9 +230,10 @@ def stop_worker() -> None:
 def in_gx_process(fn, *args):
     """fn(*args) in the suite worker when this process started one (Great Expectations is loaded there), else here.
     `fn` must be importable by name (a module-level function of a module light to import)."""
-    global _worker
+    global _worker, _worker_used
     worker = _worker
     if worker is not None:
+        _worker_used = True
         try:
             return worker.submit(fn, *args).result()
         except BrokenProcessPool as exc:  # the worker died (killed, out of memory): this process does it

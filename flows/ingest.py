@@ -14,12 +14,11 @@ from prefect.utilities.annotations import quote
 
 from chitieu.approval import auto_lock
 from chitieu.catalog import read_catalog
-from chitieu.config import FEEDS, Settings, load_settings
+from chitieu.config import FEEDS, TASK_RUNNER_ENV, Settings, load_settings, runs_tasks_here
 from chitieu.errors import ConfigError, LandingZoneMissing
-from chitieu.landing import holds_a_file
 from chitieu.records import ACCEPTED, RunSummary, SubmissionOutcome
 from chitieu.runs import finish_run, interrupted_runs, record_landing, release_leases, start_run
-from chitieu.suites import start_worker, stop_worker
+from chitieu.suites import start_worker, start_worker_for, stop_idle_worker
 from chitieu.warehouse import get_engine
 from tasks.alerts import send_alerts
 from tasks.archive import archive_files
@@ -34,7 +33,6 @@ from tasks.publish import announce_outcomes, publish_run
 __all__ = ["TASK_RUNNER_ENV", "ingest", "make_task_runner", "process_files"]
 
 PART_BYTES = 48 * 2**20  # new files of a feed per pipelined part (up to ~440,000 disbursement rows)
-TASK_RUNNER_ENV = "CHITIEU_TASK_RUNNER"
 
 
 class _Pipeline:
@@ -139,9 +137,9 @@ def _in_landing_order(outcomes: list[SubmissionOutcome], files_by_feed: dict) ->
 def make_task_runner(spec: str | None):
     """The task runner named by `spec` (CHITIEU_TASK_RUNNER): None or `local` for in-process (None returned),
     `dask` for a local Dask cluster, `dask:<scheduler address>` for a running one (pip install 'chitieu[dask]')."""
-    spec = (spec or "local").strip()
-    if spec == "local":
+    if runs_tasks_here(spec or ""):
         return None
+    spec = spec.strip()
     kind, _, address = spec.partition(":")
     if kind != "dask":
         raise ConfigError(f"{TASK_RUNNER_ENV}={spec!r}: expected 'local', 'dask' or 'dask:<scheduler address>'")
@@ -207,9 +205,10 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     inbox_path = Path(inbox).resolve() if inbox else settings.inbox
     if not inbox_path.is_dir():  # before the run is recorded: a pass that cannot look is no pass
         raise LandingZoneMissing(str(inbox_path))
-    # the suite worker imports Great Expectations (~3 s) while the run is recorded and the inbox discovered; one
-    # started here for a pass that finds nothing new is stopped below (an empty inbox never starts one)
-    speculative = start_worker() if runner is None and holds_a_file(inbox_path) else None
+    # the suite worker imports Great Expectations (~3 s) while the run is recorded and the inbox discovered (`chitieu
+    # run` starts it before it imports Prefect); one that a pass finding nothing new leaves idle is stopped below
+    if runner is None:
+        start_worker_for(inbox_path)
     as_of = as_of or dt.date.today()
     catalog = read_catalog(settings.catalog_dir)
     engine = get_engine(settings)
@@ -222,8 +221,8 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     files, skipped = discover_files(inbox_path, quote(catalog.submitter_codes),
                                      quote(landed_fingerprints(settings)))
     discovery = classify_files(settings, quote(files), quote(skipped))
-    if not discovery.new and speculative is not None:
-        stop_worker()
+    if not discovery.new:
+        stop_idle_worker()
     record_landing(engine, [(f, "submitted") for f in discovery.new]  # first: a crash later loses no sighting
                    + [(f, "duplicate") for f, _ in discovery.duplicates], discovery.skipped)
 

@@ -156,3 +156,37 @@ def test_argument_errors_are_one_line_not_a_box(tmp_path, args, fragment):
     done = _chitieu(args, _env(tmp_path / "home"), tmp_path)
     line = _one_line_failure(done)
     assert done.returncode == 2 and fragment in line and "--help" in line, line
+
+
+_EARLY_WORKER = """
+import json, sys
+import chitieu.suites
+
+def start_worker():  # what `chitieu run` knew when it started the suite worker
+    print(json.dumps({"prefect_imported": "prefect" in sys.modules}), flush=True)
+    raise SystemExit(0)
+
+chitieu.suites.start_worker = start_worker
+from apps.cli import app
+sys.argv = ["chitieu", "run", "--inbox", sys.argv[1], "--as-of", "2026-11-20"]
+app()
+"""
+
+
+def test_run_starts_the_suite_worker_before_it_imports_prefect(tmp_path):
+    """Great Expectations imports in the worker (~4 s of CPU) while the command imports Prefect and the flow: the
+    first part's checks wait for it otherwise. The worker is started only when the inbox holds a file."""
+    inbox = tmp_path / "inbox"
+    (inbox / "XA_CHILANG" / "dossier").mkdir(parents=True)
+    env = {**_env(tmp_path / "home"), "CHITIEU_TASK_RUNNER": "local"}
+    script = [sys.executable, "-c", _EARLY_WORKER, str(inbox)]
+    empty = subprocess.run(script, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "prefect_imported" not in empty.stdout  # nothing to validate: no worker (the pass then fails: no home)
+
+    (inbox / "XA_CHILANG" / "dossier" / "2026-10.csv").write_text("x\n", encoding="utf-8")
+    done = subprocess.run(script, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == '{"prefect_imported": false}'
+    dask = subprocess.run(script, env={**env, "CHITIEU_TASK_RUNNER": "dask"}, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert "prefect_imported" not in dask.stdout  # the pass runs its tasks on a cluster's workers
