@@ -135,7 +135,7 @@ def init() -> None:
 
 
 def _warm_suites(inbox: Path | None) -> None:
-    """Start the suite worker (it imports Great Expectations, ~4 s of CPU) before this process imports Prefect and
+    """Start the suite worker (it imports Great Expectations, ~2 s of CPU) before this process imports Prefect and
     the flow (~1.5 s), when the pass will run its tasks here and may have files to validate."""
     from chitieu.config import load_settings, runs_tasks_here
     from chitieu.suites import start_worker_for

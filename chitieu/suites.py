@@ -1,11 +1,11 @@
 """The feeds' Great Expectations suites (expectations/<feed>.json) and the process they run in.
 
 A pass with files to validate starts a worker process (start_worker, once per process; `chitieu run` starts it
-before it imports Prefect) that imports Great Expectations (~4 s of CPU: scipy and altair come with it) while the
-pass records its run, discovers and parses files, and from then
-on runs every suite (run_suite) and every Data Docs render (in_gx_process) of that process. GX's modules then stay
-out of the pass's own memory (the national pass's peak RSS: ~860 MB instead of ~950 MB) and off its interpreter
-lock. Without a worker (an upload, a rerun, a Dask worker) they run in the calling process, as before."""
+before it imports Prefect) that imports Great Expectations (~2 s of CPU, scipy.stats and altair deferred) while
+the pass records its run, discovers and parses files, and from then on runs every suite (run_suite) and every
+Data Docs render (in_gx_process) of that process. GX's modules then stay out of the pass's own memory (the national
+pass's peak RSS: ~860 MB instead of ~950 MB) and off its interpreter lock. Without a worker (an upload, a rerun, a
+Dask worker) they run in the calling process, as before."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
+from chitieu.deferred_imports import defer_import
 from chitieu.feeds import EXPECTATIONS_DIR
 from chitieu.landing import holds_a_file
 
@@ -41,7 +42,9 @@ _log = logging.getLogger(__name__)
 @lru_cache(maxsize=1)
 def _make_gx_context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx  # imported lazily: ~3 s, only needed when there is something to validate
+    for name in ("scipy.stats", "altair"):  # imported by an expectation our suites never use: ~1 s
+        defer_import(name)
+    import great_expectations as gx  # imported lazily: ~2 s, only needed when there is something to validate
 
     for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context",
                  "great_expectations.data_context.types.base"):
