@@ -477,7 +477,7 @@ def _lanes(parsed: ParsedFeed, sizes: dict[int, int], indices: list[int], count:
     return [sorted(lane) for lane in lanes if lane]
 
 
-@task(name="load_submissions", tags=["load"], retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(name="load_submissions", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int, FileVerdict],
                      run_id: int | None, pack: str | None) -> list[SubmissionOutcome]:
     """Record every file of the feed; facts of accepted files land whole or not at all.
@@ -530,7 +530,7 @@ def record_duplicates(settings: Settings, duplicates: list[tuple[LandedFile, int
     return out
 
 
-@task(name="reload_submissions", tags=["load"], retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(name="reload_submissions", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def reload_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int, FileVerdict],
                        submission_ids: list[int]) -> list[SubmissionOutcome]:
     """Replace, in place, the facts and checks of existing submissions (file i -> submission_ids[i])."""
