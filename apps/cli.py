@@ -152,9 +152,13 @@ def run(inbox: Path = typer.Option(None, help="Landing zone (default $CHITIEU_IN
     if inbox is not None and not inbox.is_dir():
         raise typer.BadParameter(f"{inbox} is not a folder", param_hint="--inbox")
     _warm_suites(inbox)
+    from chitieu.suites import stop_idle_worker
     from flows.ingest import ingest
 
-    summary = _guard(lambda: ingest(inbox=str(inbox) if inbox else None, as_of=day))
+    try:
+        summary = _guard(lambda: ingest(inbox=str(inbox) if inbox else None, as_of=day))
+    finally:  # a pass that failed before its checks: the exit would wait for the worker's warm-up (~2 s)
+        stop_idle_worker()
     _print_summary(summary)
     if summary.alerts:
         typer.echo("alerts: " + ", ".join(f"{k}: {v}" for k, v in summary.alerts.items()))

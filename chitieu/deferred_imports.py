@@ -33,6 +33,7 @@ class _OnFirstUse(types.ModuleType):
                     raise
         return object.__getattribute__(self, name)  # AttributeError when the module has no such name
 
+
 def defer_import(name: str) -> None:
     """Put module `name` in sys.modules unexecuted, to run on first use (nothing when it is imported already or
     cannot be found). Its parent packages are imported now."""

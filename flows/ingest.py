@@ -205,7 +205,7 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     inbox_path = Path(inbox).resolve() if inbox else settings.inbox
     if not inbox_path.is_dir():  # before the run is recorded: a pass that cannot look is no pass
         raise LandingZoneMissing(str(inbox_path))
-    # the suite worker imports Great Expectations (~3 s) while the run is recorded and the inbox discovered (`chitieu
+    # the suite worker imports Great Expectations (~2 s) while the run is recorded and the inbox discovered (`chitieu
     # run` starts it before it imports Prefect); one that a pass finding nothing new leaves idle is stopped below
     if runner is None:
         start_worker_for(inbox_path)

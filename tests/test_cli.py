@@ -190,3 +190,24 @@ def test_run_starts_the_suite_worker_before_it_imports_prefect(tmp_path):
     dask = subprocess.run(script, env={**env, "CHITIEU_TASK_RUNNER": "dask"}, cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert "prefect_imported" not in dask.stdout  # the pass runs its tasks on a cluster's workers
+
+
+def test_a_pass_that_fails_before_its_checks_stops_the_suite_worker_it_started(tmp_path, monkeypatch):
+    """Otherwise the command's exit waits for the worker's warm-up (importing Great Expectations)."""
+    from typer.testing import CliRunner
+
+    import chitieu.suites
+    from apps.cli import app
+
+    inbox = tmp_path / "inbox"
+    (inbox / "XA_CHILANG" / "dossier").mkdir(parents=True)
+    (inbox / "XA_CHILANG" / "dossier" / "2026-10.csv").write_text("x\n", encoding="utf-8")
+    for name, value in _env(tmp_path / "never_initialised").items():
+        if name.startswith("CHITIEU_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CHITIEU_WAREHOUSE_URL", raising=False)
+    monkeypatch.delenv("CHITIEU_TASK_RUNNER", raising=False)
+    chitieu.suites.stop_worker()  # none left by an earlier test
+    result = CliRunner().invoke(app, ["run", "--inbox", str(inbox), "--as-of", "2026-11-20"])
+    assert result.exit_code != 0 and "chitieu init" in result.output
+    assert chitieu.suites._worker is None
