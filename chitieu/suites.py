@@ -200,8 +200,8 @@ def start_worker() -> Future | None:
 def start_worker_for(inbox: Path) -> None:
     """Start the suite worker on the chance that a pass over `inbox` has files to validate: when any file sits
     where a submission would (chitieu.landing.holds_a_file). A pass that finds nothing new stops it again
-    (stop_idle_worker)."""
-    if holds_a_file(inbox):
+    (stop_idle_worker). A running worker is left as it is, without a look at the inbox."""
+    if _worker is None and holds_a_file(inbox):
         start_worker()
 
 
