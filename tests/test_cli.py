@@ -80,6 +80,34 @@ def test_ingest_flow_with_a_missing_inbox_parameter_is_failed(env, engine, tmp_p
         assert conn.scalar(sa.text("select count(*) from audit.run")) == 0
 
 
+def test_the_command_ends_with_its_status_and_everything_it_wrote(warehouse_url, tmp_path):
+    """`chitieu` ends its process without the interpreter's teardown (apps.cli.main), after every exit handler: each
+    way out keeps its status, a pass's summary and its data all arrive, and a reader that closes the pipe early
+    costs no traceback."""
+    from tests.feeds import DOSSIER, write_csv
+
+    inbox = tmp_path / "inbox"
+    write_csv(inbox, "XA_CHILANG", "dossier", "2026-10.csv", DOSSIER, [["XA_CHILANG", "2026-10", 100, 96, 90, 89]])
+    env = _env(tmp_path / "home", CHITIEU_INBOX=str(inbox),
+               CHITIEU_WAREHOUSE_URL=warehouse_url.render_as_string(hide_password=False))
+    done = _chitieu(["run", "--as-of", "2026-11-20"], env, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2026-10.csv" in done.stdout and "loaded" in done.stdout, done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("prefect UI: "), done.stdout  # the last line written
+    engine = sa.create_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("select status from audit.submission")) == "loaded"
+    finally:
+        engine.dispose()
+    assert _chitieu(["run", "--as-of", "20/11/2026"], env, tmp_path).returncode == 2
+    assert _chitieu(["run", "--as-of", "2026-11-20"], {**env, "CHITIEU_INBOX": str(tmp_path / "none")},
+                    tmp_path).returncode == 1
+    piped = subprocess.run(f"'{CHITIEU}' --help | head -n 1", shell=True, env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and piped.stdout.endswith("\n") and not piped.stderr, piped.stderr
+
+
 # --- a warehouse that is not there, not initialised, or not PostgreSQL ---------------------------------------
 
 
