@@ -29,7 +29,7 @@ from chitieu.records import ACCEPTED as _ACCEPTED
 from chitieu.records import CheckFailure, FileVerdict, ParsedFeed, SubmissionOutcome
 from chitieu.warehouse import get_engine, read_sql, sql_statements
 
-__all__ = ["load_submissions", "record_duplicates", "reload_submissions"]
+__all__ = ["load_submissions", "record_duplicates", "reload_submissions", "settle_facts"]
 
 BATCH_ROWS = 125_000
 REJECTED_BATCH = 1_000  # rejected files recorded per transaction
@@ -167,6 +167,13 @@ def after_large_load(engine: sa.Engine, feed: str, rows: int) -> None:
     if rows >= ANALYZE_MIN_ROWS:
         with engine.begin() as conn:
             conn.execute(sa.text(f"analyze core.fact_{feed}"))
+
+
+@task(name="settle_facts", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def settle_facts(settings: Settings, feed: str, rows: int) -> None:
+    """after_large_load as a step of its own, for `rows` facts of `feed` just loaded (load_submissions(...,
+    settle=False)): its statements take no lock a load waits for, so it may run beside the next load."""
+    after_large_load(get_engine(settings), feed, rows)
 
 
 def _facts_table(parsed: ParsedFeed, mask: np.ndarray | None = None) -> pa.Table:
@@ -479,11 +486,12 @@ def _lanes(parsed: ParsedFeed, sizes: dict[int, int], indices: list[int], count:
 
 @task(name="load_submissions", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int, FileVerdict],
-                     run_id: int | None, pack: str | None) -> list[SubmissionOutcome]:
+                     run_id: int | None, pack: str | None, settle: bool = True) -> list[SubmissionOutcome]:
     """Record every file of the feed; facts of accepted files land whole or not at all.
 
     The files were archived before, in the pack `pack` (tasks.archive; None: none of them is kept). A large load
-    spreads whole units over parallel connections (PostgreSQL checks and indexes the rows on as many cores)."""
+    spreads whole units over parallel connections (PostgreSQL checks and indexes the rows on as many cores).
+    `settle=False`: the caller runs settle_facts itself (the ingest flow's pipeline, beside the next part's load)."""
     engine = get_engine(settings)
     archives = {} if pack is None else {idx: (pack, member) for idx, f in enumerate(parsed.files)
                                         if (member := archive_member(f)) is not None}
@@ -498,7 +506,8 @@ def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int,
         with ThreadPoolExecutor(len(lanes), thread_name_prefix="load") as pool:
             for lane_outcomes in pool.map(loader.lane, lanes):
                 outcomes.update(lane_outcomes)
-    after_large_load(engine, parsed.feed, sum(int(loader.sizes.get(i, 0)) for i in outcomes))
+    if settle:
+        after_large_load(engine, parsed.feed, sum(int(loader.sizes.get(i, 0)) for i in outcomes))
     rejected = [idx for idx in range(len(parsed.files))
                 if verdicts[idx].status == "rejected" and idx not in outcomes]
     for start in range(0, len(rejected), REJECTED_BATCH):
