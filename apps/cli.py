@@ -352,9 +352,11 @@ _exit_status: list = [0]  # the status the command ended with (SystemExit's code
 
 
 def _end_without_teardown() -> None:
-    """The last exit handler: end the process without the interpreter's teardown. Every other handler has run by
-    then (Prefect's queues drained, pgserver's cleanup, logging flushed), as has every wait for a non-daemon thread;
-    what is left is freeing each object one by one: ~0.65 s after a national pass, with nothing more to write."""
+    """The last exit handler: end the process without the interpreter's teardown. The handlers registered after
+    main's have run by then (Prefect's queues drained, pgserver's cleanup, multiprocessing's join of the suite worker
+    and release of its semaphores: all imported later), as has every wait for a non-daemon thread; logging's was
+    registered first (imported with this module), so it is called here. What is left is freeing each object one by
+    one: ~0.65 s after a national pass, with nothing more to write."""
     code = _exit_status[0]
     status = 0 if code is None else code if isinstance(code, int) else 1  # a text code was printed already
     logging.shutdown()
@@ -366,7 +368,7 @@ def _end_without_teardown() -> None:
 
 def main() -> None:
     """The console script `chitieu` (pyproject.toml): the commands, ended by _end_without_teardown."""
-    atexit.register(_end_without_teardown)  # registered before Prefect, pgserver or logging register theirs: last
+    atexit.register(_end_without_teardown)  # before Prefect, pgserver or multiprocessing register theirs: runs last
     try:
         app()
     except SystemExit as exc:
