@@ -45,7 +45,7 @@ class _Pipeline:
         self.settings, self.as_of, self.run_id, self.derive_parts = settings, as_of, run_id, derive_parts
         self.outcomes: list[SubmissionOutcome] = []
         self.derived: set[tuple[str, str]] = set()  # (unit, feed) pairs derived at as_of by a part
-        self._loading = None  # (future, feed) of the part being loaded
+        self._loading = None
         self._deriving: list = []
         self._settling: list = []
         self._archiving: list = []
@@ -67,16 +67,15 @@ class _Pipeline:
         self.collect()
         # quote(): Prefect would otherwise walk every file, row and verdict of these parameters, twice per task;
         # the part's pack exists before its submissions commit (the load waits for the archive task's result)
-        self._loading = (load_submissions.submit(self.settings, quote(parsed), quote(verdicts), self.run_id,
-                                                 archiving, settle=False), parsed.feed)
+        self._loading = load_submissions.submit(self.settings, quote(parsed), quote(verdicts), self.run_id,
+                                                archiving, settle=False)
 
-    def _settle(self, feed: str, loaded: list[SubmissionOutcome]):
+    def _settle(self, loaded: list[SubmissionOutcome]):
         """Settle a loaded part's facts beside the next part's load: before, each load ended with it (~0.2 s of
         the chain of loads per part); what reads the facts (its derive, the run's) waits for it."""
         from tasks.load import settle_facts
 
-        rows = sum(o.rows_total for o in loaded if o.status in ACCEPTED)
-        settling = settle_facts.submit(self.settings, feed, rows)
+        settling = settle_facts.submit(self.settings, quote(loaded))
         self._settling.append(settling)
         return settling
 
@@ -84,10 +83,10 @@ class _Pipeline:
         """Wait for the part being loaded; derive its units in the background while the next part loads."""
         if self._loading is None:
             return
-        (loading, feed), self._loading = self._loading, None
+        loading, self._loading = self._loading, None
         loaded = loading.result()
         self.outcomes += loaded
-        settling = self._settle(feed, loaded)
+        settling = self._settle(loaded)
         dirty = {(o.unit_code, o.feed) for o in loaded if o.status in ACCEPTED}
         if derive and dirty:
             self._deriving.append(derive_metrics.submit(self.settings, quote(dirty), self.as_of, sweep=False,
@@ -103,8 +102,7 @@ class _Pipeline:
 
     def abandon(self) -> None:
         """On error: let the part being loaded and the derives finish (each commits whole), raising nothing."""
-        loading = [self._loading[0]] if self._loading is not None else []
-        for future in (*loading, *self._settling, *self._deriving, *self._archiving):
+        for future in [f for f in (self._loading, *self._settling, *self._deriving, *self._archiving) if f is not None]:
             future.wait()
 
 

@@ -169,11 +169,18 @@ def after_large_load(engine: sa.Engine, feed: str, rows: int) -> None:
             conn.execute(sa.text(f"analyze core.fact_{feed}"))
 
 
+def _loaded_rows(outcomes) -> int:
+    """Fact rows the accepted submissions among `outcomes` brought: what after_large_load's thresholds count."""
+    return sum(o.rows_total for o in outcomes if o.status in _ACCEPTED)
+
+
 @task(name="settle_facts", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def settle_facts(settings: Settings, feed: str, rows: int) -> None:
-    """after_large_load as a step of its own, for `rows` facts of `feed` just loaded (load_submissions(...,
-    settle=False)): its statements take no lock a load waits for, so it may run beside the next load."""
-    after_large_load(get_engine(settings), feed, rows)
+def settle_facts(settings: Settings, loaded: list[SubmissionOutcome]) -> None:
+    """after_large_load as a step of its own, for the facts of a load_submissions(..., settle=False) that returned
+    `loaded`: its statements take no lock a load waits for, so it may run beside the next load."""
+    accepted = [o for o in loaded if o.status in _ACCEPTED]
+    if accepted:  # one feed per load
+        after_large_load(get_engine(settings), accepted[0].feed, _loaded_rows(accepted))
 
 
 def _facts_table(parsed: ParsedFeed, mask: np.ndarray | None = None) -> pa.Table:
@@ -507,7 +514,7 @@ def load_submissions(settings: Settings, parsed: ParsedFeed, verdicts: dict[int,
             for lane_outcomes in pool.map(loader.lane, lanes):
                 outcomes.update(lane_outcomes)
     if settle:
-        after_large_load(engine, parsed.feed, sum(int(loader.sizes.get(i, 0)) for i in outcomes))
+        after_large_load(engine, parsed.feed, _loaded_rows(outcomes.values()))
     rejected = [idx for idx in range(len(parsed.files))
                 if verdicts[idx].status == "rejected" and idx not in outcomes]
     for start in range(0, len(rejected), REJECTED_BATCH):
