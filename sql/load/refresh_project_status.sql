@@ -21,9 +21,16 @@
 -- runs after large loads only), and estimated at a few hundred rows a join would probe the fact table's new
 -- submissions once per slice (100 slices: ~3.5 s for a 30,000-row batch) and this table's BRIN index once per unit
 -- (its newest block ranges unsummarised during a load: each probe read the whole table). Restored after it.
+-- This table is read through its BRIN index once, over the span of the touched units' codes (known, below): one
+-- unit's correction reads the few block ranges that hold its projects (~0.01 s after a national load, whose ranges
+-- the load summarises: tasks/load.py::after_large_load) where the hash join alone read the whole table (~0.27 s
+-- per million projects); a batch of units in code order reads its share of the table. No sequential scans either:
+-- right after a national load the table has no statistics yet (autovacuum analyses it within a minute or so) and
+-- the planner, blind to how its rows are ordered, would scan it whole.
 -- The sort of the distinct-on below holds a batch's facts (~80,000 rows): in memory, not in temporary files (4 MB,
 -- PostgreSQL's default, spilled every batch to disk: ~0.35 s each).
 set local enable_nestloop = off;
+set local enable_seqscan = off;
 set local work_mem = '64MB';
 
 with touched as materialized (
@@ -41,11 +48,15 @@ known as materialized (
                   where s.unit_code = t.unit_code and s.feed = 'disbursement' and s.submission_id <> all(:ids))
 ),
 -- (a hash join, not `unit_code = any(array)`: the BRIN index returns whole block ranges, and rechecking each of their rows
--- against an array of 400 units took ~10 s per batch)
+-- against an array of 400 units took ~10 s per batch; a range is two comparisons per row)
+span as materialized (
+    select min(unit_code) as first_unit, max(unit_code) as last_unit from known
+),
 kept as materialized (
     select p.unit_code, p.project_code, p.as_of_date, p.submission_id
     from core.project_status p
     join known t on t.unit_code = p.unit_code
+    where p.unit_code between (select first_unit from span) and (select last_unit from span)
 ),
 recomputed as materialized (
     select unit_code from touched where not cast(:new_submissions as boolean)
@@ -109,10 +120,12 @@ removed as (
     delete from core.project_status p
     using known t
     where p.unit_code = t.unit_code
+      and p.unit_code between (select first_unit from span) and (select last_unit from span)
       and (p.unit_code in (select unit_code from recomputed)
            or (p.unit_code, p.project_code) in (select unit_code, project_code from written))
 )
 {insert_rows}
 
 set local enable_nestloop to default;
+set local enable_seqscan to default;
 set local work_mem to default;

@@ -262,6 +262,54 @@ def test_two_units_in_one_batch_one_new_month_one_correction(env, engine):
     }
 
 
+def test_a_one_unit_correction_reads_only_its_units_block_ranges(env, engine):
+    """sql/load/refresh_project_status.sql finds a unit's rows through the table's BRIN index, summarised after a
+    large load: one unit's correction on a national warehouse reads its own block ranges, not every project."""
+    import json
+
+    from chitieu.warehouse import sql_statements
+    from tasks.load import SUMMARIZE_MIN_ROWS, after_large_load, refresh_project_status_sql
+
+    _first_month(env["inbox"])
+    ingest(as_of=AS_OF)
+    with engine.begin() as conn:  # other units' projects, as a national load leaves them (in code order)
+        conn.execute(sa.text(
+            "insert into core.project_status (unit_code, project_code, project_group, as_of_date, capital_plan_vnd,"
+            " disbursed_vnd, submission_id, milestone_date, milestone_pct)"
+            " select unit_code, 'DA' || p, 'new', date '2026-08-31', 1000, 10, 0, null, null"
+            " from (select 'XA_' || chr(65 + u / 26) || chr(65 + u % 26) || '_' || lpad(u::text, 4, '0') as unit_code"
+            "       from generate_series(0, 199) u) units, generate_series(1, 500) p order by unit_code, p"))
+        total = conn.scalar(sa.text("select count(*) from core.project_status"))
+    after_large_load(engine, "disbursement", SUMMARIZE_MIN_ROWS)  # what settle_facts does after such a load
+    write_csv(env["inbox"], "XA_CHILANG", "disbursement", "thang_8_dinh_chinh.csv", DISB,
+              [["P2", "Trường", "XA_CHILANG", "new", 3000, 900, "2026-08-31"]], landed_at=T0 + dt.timedelta(days=2))
+    ingest(as_of=AS_OF)
+    with engine.connect() as conn:
+        correction = conn.scalar(sa.text("select max(submission_id) from audit.submission"))
+        assert conn.scalar(sa.text("select disbursed_vnd from core.project_status"
+                                   " where unit_code = 'XA_CHILANG' and project_code = 'P2'")) == 900
+    statements = sql_statements(refresh_project_status_sql())
+    main = next(i for i, text in enumerate(statements) if "with touched" in text)
+    with engine.connect() as conn:  # the statement as the load ran it, after its settings, then undone
+        for setting in statements[:main]:
+            conn.execute(sa.text(setting))
+        plan = conn.scalar(sa.text("explain (analyze, format json) " + statements[main]),
+                           {"ids": [correction], "new_submissions": True})
+        conn.rollback()
+
+    def scans(node):
+        if node.get("Relation Name") == "project_status" and "Scan" in node["Node Type"]:
+            yield node
+        for child in node.get("Plans", []):
+            yield from scans(child)
+
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    read = [(n["Node Type"], n["Actual Rows"] + n.get("Rows Removed by Index Recheck", 0)
+             + n.get("Rows Removed by Filter", 0)) for n in scans(plan[0]["Plan"])]
+    assert read, plan
+    assert all(kind == "Bitmap Heap Scan" and rows < total / 20 for kind, rows in read), (read, total)
+
+
 # --- a unit's first submissions: the rows are written from the batch in hand (tasks/load.py) -------------------------
 
 def test_first_files_of_a_unit_in_one_batch_the_newer_supersedes_a_month(env, engine, monkeypatch):
