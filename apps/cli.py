@@ -19,6 +19,7 @@ quiet_environment()
 from chitieu import prefect_local  # noqa: E402
 from chitieu.config import DEMO_AS_OF, DEMO_SEED  # noqa: E402
 from chitieu.errors import ChitieuError  # noqa: E402
+from chitieu.local_time import today  # noqa: E402
 
 
 def _province_name() -> str:
@@ -64,7 +65,7 @@ app = typer.Typer(cls=_OneLineErrors, add_completion=False, no_args_is_help=True
 
 def _as_of(value: str | None) -> dt.date:
     if value is None:
-        return dt.date.today()
+        return today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:

@@ -24,11 +24,11 @@ from pathlib import Path
 
 from chitieu.catalog import Catalog
 from chitieu.feeds import feed_spec
+from chitieu.local_time import LOCAL_TZ
 from chitieu.vocabulary import PROJECT_GROUP_VI, PROJECT_GROUPS, vn_number
 
 __all__ = ["DemoFile", "build_feeds", "write_feeds"]
 
-VN_TZ = dt.timezone(dt.timedelta(hours=7))
 STYLES = ("csv_vi", "csv_en", "xlsx", "json")
 _SEASON = {1: 1.12, 2: 0.72, 3: 1.0, 4: 0.98, 5: 1.02, 6: 1.05, 7: 0.97, 8: 0.95, 9: 1.0, 10: 1.04, 11: 1.06,
            12: 1.15}
@@ -79,7 +79,7 @@ def _month_end(year: int, month: int) -> dt.date:
 def _at(day: dt.date, rng: random.Random) -> dt.datetime:
     """A time during office hours (Vietnam time) on `day`."""
     return dt.datetime(day.year, day.month, day.day, rng.randint(7, 16), rng.randint(0, 59), rng.randint(0, 59),
-                       tzinfo=VN_TZ)
+                       tzinfo=LOCAL_TZ)
 
 
 def _landing(after: dt.date, rng: random.Random, late_share: float) -> dt.date:
@@ -196,7 +196,7 @@ class _Generator:
     def __init__(self, catalog: Catalog, as_of: dt.date, seed: int):
         self.catalog, self.as_of, self.seed = catalog, as_of, seed
         self.year = as_of.year
-        self.deadline = dt.datetime(as_of.year, as_of.month, as_of.day, 23, 0, tzinfo=VN_TZ)
+        self.deadline = dt.datetime(as_of.year, as_of.month, as_of.day, 23, 0, tzinfo=LOCAL_TZ)
         self.units = {u["unit_code"]: u for u in catalog.units if u["unit_code"] in catalog.submitter_codes}
         self.tables: list[_Table] = []
         self.closed_months = [m for m in range(1, as_of.month) if _month_end(self.year, m) < as_of]

@@ -14,6 +14,7 @@ import io
 from chitieu.catalog import Catalog
 from chitieu.errors import ConfigError
 from chitieu.feeds import feed_spec
+from chitieu.local_time import today as local_today
 
 __all__ = ["FORM_FORMATS", "next_period", "render_form"]
 
@@ -24,7 +25,7 @@ _SUMMED = ("int", "decimal")
 
 def next_period(periodicity: str, today: dt.date | None = None) -> str:
     """The period a unit reports next: this month, quarter or year."""
-    today = today or dt.date.today()
+    today = today or local_today()
     if periodicity == "year":
         return f"{today.year}"
     if periodicity == "quarter":

@@ -7,17 +7,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from zoneinfo import ZoneInfo
 
 from chitieu.feeds import EXPECTATIONS_DIR, feed_spec
 from chitieu.landing import ACCEPTED_EXTENSIONS
+from chitieu.local_time import in_local_time
 from chitieu.vocabulary import FORMAT_VI, format_failure_vi, vn_number
 
 __all__ = ["Message", "describe_check", "file_problem_vi", "format_value", "period_locked_vi", "period_vi",
            "problem_message", "reminder_message",
            "resolved_message"]
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_CHECKS = 20        # checks listed in one message; the rest are in mart.data_quality
 MAX_SAMPLE_ROWS = 5    # failing rows shown per check
 _FOOTER = "Đây là thư tự động của hệ thống theo dõi chỉ tiêu (chitieu), vui lòng không trả lời thư này."
@@ -89,9 +88,7 @@ def _date_vi(day: dt.date) -> str:
 def _time_vi(moment: dt.datetime | None) -> str:
     if moment is None:
         return "không rõ"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(LOCAL_TZ).strftime("%H:%M ngày %d/%m/%Y")
+    return in_local_time(moment).strftime("%H:%M ngày %d/%m/%Y")
 
 
 def period_vi(period: str) -> str:
@@ -121,7 +118,7 @@ def _years(periods: Sequence[str] | None, moment: dt.datetime | dt.date | None =
     years = sorted({p[:4] for p in periods or [] if p[:4].isdigit()})
     if not years and moment is not None:
         if isinstance(moment, dt.datetime):
-            moment = (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(LOCAL_TZ)
+            moment = in_local_time(moment)
         years = [str(moment.year)]
     return years[0] if len(years) == 1 else f"{years[0]}–{years[-1]}" if years else ""
 

@@ -16,6 +16,7 @@ from chitieu.approval import auto_lock
 from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS, TASK_RUNNER_ENV, Settings, load_settings, runs_tasks_here
 from chitieu.errors import ConfigError, LandingZoneMissing
+from chitieu.local_time import today
 from chitieu.records import ACCEPTED, RunSummary, SubmissionOutcome
 from chitieu.runs import finish_run, interrupted_runs, record_landing, release_leases, start_run
 from chitieu.suites import start_worker, start_worker_for, stop_idle_worker
@@ -222,7 +223,7 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
     # run` starts it before it imports Prefect); one that a pass finding nothing new leaves idle is stopped below
     if runner is None:
         start_worker_for(inbox_path)
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today()
     catalog = read_catalog(settings.catalog_dir)
     engine = get_engine(settings)
     run_id = start_run(engine, "run", as_of, str(inbox_path), str(runtime.flow_run.id or ""))

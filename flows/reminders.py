@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from chitieu.alerting import Outgoing, deliver, make_channels
 from chitieu.catalog import warehouse_province
 from chitieu.config import Settings, load_settings
+from chitieu.local_time import today
 from chitieu.messages_vi import reminder_message
 from chitieu.warehouse import get_engine, read_sql
 
@@ -46,7 +47,7 @@ def send_reminders(settings: Settings, missing: list[dict], as_of: dt.date) -> d
 def reminders(as_of: dt.date | None = None) -> dict:
     """Find what is overdue at `as_of` (default today) and remind each unit once per feed and month."""
     settings = load_settings()
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today()
     missing = find_missing_reports(settings, as_of)
     sent = send_reminders(settings, missing, as_of)
     return {"as_of": as_of.isoformat(), "overdue": len(missing), **sent}

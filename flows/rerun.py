@@ -12,6 +12,7 @@ from chitieu.catalog import read_catalog
 from chitieu.config import load_settings
 from chitieu.errors import ConfigError
 from chitieu.landing import LandedFile, SkippedPath
+from chitieu.local_time import today
 from chitieu.records import ACCEPTED, RunSummary
 from chitieu.runs import finish_run, release_leases, start_run
 from chitieu.warehouse import get_engine
@@ -58,7 +59,7 @@ def _current_files(engine: sa.Engine, unit: str, feed: str, period: str | None) 
 def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None = None) -> RunSummary:
     """Re-parse and re-validate the unit's current files with today's catalog and rules; re-derive."""
     settings = load_settings()
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today()
     catalog = read_catalog(settings.catalog_dir)
     if unit not in catalog.submitter_codes:
         raise ConfigError(f"--unit {unit!r} is not a submitting unit of the catalog")

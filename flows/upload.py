@@ -19,6 +19,7 @@ from prefect.utilities.annotations import quote
 from chitieu.catalog import read_catalog
 from chitieu.config import Settings, load_settings
 from chitieu.landing import LandedFile
+from chitieu.local_time import today
 from chitieu.records import ACCEPTED
 from chitieu.runs import finish_run, record_landing, release_leases, start_run
 from chitieu.warehouse import get_engine
@@ -78,7 +79,7 @@ def _submission_of(engine: sa.Engine, landed: LandedFile) -> int | None:
 def ingest_upload(rel_path: str, as_of: dt.date | None = None) -> int | None:
     """Ingest one landed file <unit>/<feed>/<name> of the inbox; return its submission id."""
     settings = load_settings()
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today()
     catalog = read_catalog(settings.catalog_dir)
     engine = get_engine(settings)
     landed = landed_upload(settings.inbox, rel_path)

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from chitieu.catalog import read_catalog
 from chitieu.config import Settings
+from chitieu.local_time import LOCAL_TZ, today
 from chitieu.report import ReportData, render_page
 from chitieu.report.model import RATE_METRICS
 from chitieu.warehouse import get_engine
@@ -49,9 +50,9 @@ def fetch_report_data(settings: Settings, as_of: dt.date | None = None) -> Repor
     with get_engine(settings).connect() as conn:
         reporting = _rows(conn, _REPORTING)
         as_of_month = max((r["period"] for r in reporting), default=None)
-        year = str(as_of.year if as_of else int(as_of_month[:4]) if as_of_month else dt.date.today().year)
+        year = str(as_of.year if as_of else int(as_of_month[:4]) if as_of_month else today().year)
         data = ReportData(
-            generated_at=dt.datetime.now().astimezone(),
+            generated_at=dt.datetime.now(LOCAL_TZ),
             as_of=as_of,
             as_of_month=as_of_month or (as_of.strftime("%Y-%m") if as_of else None),
             units={r["unit_code"]: r for r in _rows(conn, _UNITS)},

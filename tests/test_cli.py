@@ -240,3 +240,43 @@ def test_a_pass_that_fails_before_its_checks_stops_the_suite_worker_it_started(t
     result = CliRunner().invoke(app, ["run", "--inbox", str(inbox), "--as-of", "2026-11-20"])
     assert result.exit_code != 0 and "chitieu init" in result.output
     assert chitieu.suites._worker is None
+
+
+def test_a_day_turns_at_midnight_in_vietnam_whatever_the_machines_zone(warehouse_url, tmp_path):
+    """Without --as-of a pass evaluates on today's date in Vietnam, not on the machine's: a server kept in UTC is
+    on yesterday's date until 07:00 there, one kept further east on tomorrow's from 17:00. A figure dated today
+    is accepted and one dated tomorrow rejected, whichever zone the machine keeps."""
+    import datetime as dt
+    import time
+    from zoneinfo import ZoneInfo
+
+    from tests.feeds import DISB, write_csv
+
+    vietnam = ZoneInfo("Asia/Ho_Chi_Minh")
+    now = dt.datetime.now(vietnam)
+    if now.hour == 23 and now.minute >= 58:  # the pass must not run across midnight
+        time.sleep(180)
+        now = dt.datetime.now(vietnam)
+    # a zone on another date than Vietnam's now: 19 hours behind it before 19:00 there, 7 hours ahead after
+    machine_zone = "Etc/GMT+12" if now.hour < 19 else "Etc/GMT-14"
+    assert dt.datetime.now(ZoneInfo(machine_zone)).date() != now.date()
+    today, tomorrow = now.date(), now.date() + dt.timedelta(days=1)
+    inbox = tmp_path / "inbox"
+    write_csv(inbox, "XA_CHILANG", "disbursement", "hom_nay.csv", DISB,
+              [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 200, today.isoformat()]])
+    write_csv(inbox, "XA_DONGDANG", "disbursement", "ngay_mai.csv", DISB,
+              [["Q1", "Kênh", "XA_DONGDANG", "completed", 1000, 100, tomorrow.isoformat()]])
+    env = _env(tmp_path / "home", CHITIEU_INBOX=str(inbox), TZ=machine_zone,
+               CHITIEU_WAREHOUSE_URL=warehouse_url.render_as_string(hide_password=False))
+    done = _chitieu(["run"], env, tmp_path)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    engine = sa.create_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            statuses = {Path(name).name: status for name, status
+                        in conn.execute(sa.text("select file_name, status from audit.submission"))}
+            as_of = conn.scalar(sa.text("select as_of from audit.run order by run_id desc limit 1"))
+    finally:
+        engine.dispose()
+    assert statuses == {"hom_nay.csv": "loaded", "ngay_mai.csv": "rejected"}, (machine_zone, now, statuses)
+    assert as_of == today

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS, load_settings
 from chitieu.forms import render_form
+from chitieu.local_time import today as local_today
 from flows.ingest import ingest
 
 UNIT = "XA_CHILANG"
@@ -109,7 +110,7 @@ def test_template_command_writes_the_form(env, tmp_path):
     rows = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
     assert rows[4][:3] == ["STT", "Mã đơn vị", "Kỳ báo cáo"]
     assert rows[5][:3] == ["(1)", "(2)", "(3)"]
-    assert rows[6][1] == UNIT and rows[6][2] == dt.date.today().strftime("%Y-%m")
+    assert rows[6][1] == UNIT and rows[6][2] == local_today().strftime("%Y-%m")
     assert any(row[1] == "Tổng cộng" for row in rows)
     assert any("Người lập biểu" in [c for c in row if c] for row in rows)
 

@@ -22,7 +22,7 @@ from apps.portal.intake import Refused, UploadLimits, receive
 from apps.portal.results import submission_answer
 from apps.portal.wording import APPROVAL_TEXT, DONE_TEXT, FEED_TEXT, SUBMISSION_TEXT, TARGET_TEXT, number_vi
 from chitieu.config import FEEDS, MONTHLY_FEEDS, Settings, load_settings
-from chitieu.messages_vi import LOCAL_TZ
+from chitieu.local_time import in_local_time, today
 from chitieu.warehouse import get_engine, read_sql
 
 __all__ = ["PortalConfig", "create_app"]
@@ -117,13 +117,13 @@ def create_app(config: PortalConfig | None = None, settings: Settings | None = N
                          APPROVAL_TEXT=APPROVAL_TEXT, DONE_TEXT=DONE_TEXT, REVIEW_ROLES=review.REVIEW_ROLES,
                          number_vi=number_vi)
     # the warehouse's timestamps (timestamptz, read in the session's zone) as a clerk in Vietnam reads a clock
-    pages.filters["vn_time"] = lambda moment: moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+    pages.filters["vn_time"] = lambda moment: in_local_time(moment).strftime("%d/%m/%Y %H:%M")
 
     def engine() -> sa.Engine:
         return get_engine(settings)
 
     def as_of() -> dt.date:
-        return config.as_of or dt.date.today()
+        return config.as_of or today()
 
     def client(request: Request) -> str:
         return request.client.host if request.client else ""

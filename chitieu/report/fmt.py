@@ -6,11 +6,11 @@ import datetime as dt
 import html
 from decimal import Decimal
 
+from chitieu.local_time import in_local_time
 from chitieu.vocabulary import vn_number
 
-__all__ = ["COMPARATORS", "VN_TZ", "day_label", "esc", "num", "period_label", "quantity"]
+__all__ = ["COMPARATORS", "day_label", "esc", "num", "period_label", "quantity"]
 
-VN_TZ = dt.timezone(dt.timedelta(hours=7))
 COMPARATORS = {">": ">", ">=": "≥", "=": "=", "<=": "≤", "<": "<"}
 
 
@@ -48,5 +48,5 @@ def period_label(period: str | None) -> str:
 def day_label(value: dt.date | dt.datetime | None) -> str:
     """A date as dd/mm/yyyy (timestamps in Vietnam time)."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.astimezone(VN_TZ)
+        value = in_local_time(value)
     return value.strftime("%d/%m/%Y") if value else "—"

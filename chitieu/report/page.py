@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 
+from chitieu.local_time import in_local_time
 from chitieu.report import charts, national
-from chitieu.report.fmt import COMPARATORS, VN_TZ, day_label, esc, num, period_label, quantity
+from chitieu.report.fmt import COMPARATORS, day_label, esc, num, period_label, quantity
 from chitieu.report.model import RATE_METRICS, ReportData
 from chitieu.report.style import CSS
 
@@ -52,7 +53,7 @@ def _header(data: ReportData) -> str:
     when = day_label(data.as_of) if data.as_of else period_label(data.as_of_month)
     province = data.unit_name(data.province)
     province_en = (data.units.get(data.province) or {}).get("name_en") or province
-    generated = data.generated_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+    generated = in_local_time(data.generated_at).strftime("%d/%m/%Y %H:%M")
     return (
         f'<header><div class="eyebrow">{esc(province)} · chitieu</div>'
         f"<h1>Theo dõi thực hiện chỉ tiêu năm {data.year}"
