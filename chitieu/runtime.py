@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -28,6 +29,22 @@ def quiet_environment() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", module="great_expectations")
     warnings.filterwarnings("ignore", module="platformdirs")
+
+
+class _FirstDrainNotice(logging.Filter):
+    """Drops the first 'Still processing items' of Prefect's events worker. It is said the moment a command ends
+    with events still queued (about every other pass: its task runs' last state events), as a WARNING, and they are
+    sent in the next fraction of a second. Said again, after 4 s of sending, it tells a waiting user why."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.said or not record.getMessage().startswith("Still processing items"):
+            return True
+        self.said = True
+        return False
 
 
 _UI_URL: list[str] = []  # the Prefect UI of the last command_line_run, for the command to print
@@ -77,5 +94,8 @@ def command_line_run() -> Iterator[None]:
         os.environ["PREFECT_API_URL"] = server["api_url"]  # for processes the command starts (Dask workers)
         ui_url = server["ui_url"]
     _UI_URL[:] = [ui_url] if ui_url else []
+    events_worker = logging.getLogger("EventsWorker")  # prefect._internal.concurrency.services: the class's name
+    if not any(isinstance(f, _FirstDrainNotice) for f in events_worker.filters):
+        events_worker.addFilter(_FirstDrainNotice())
     with temporary_settings(updates=updates):
         yield

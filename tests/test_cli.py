@@ -93,6 +93,7 @@ def test_the_command_ends_with_its_status_and_everything_it_wrote(warehouse_url,
     done = _chitieu(["run", "--as-of", "2026-11-20"], env, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "leaked" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr  # the worker's end
+    assert "Still processing items" not in done.stderr, done.stderr  # the pass's last events, sent as it ends
     assert "2026-10.csv" in done.stdout and "loaded" in done.stdout, done.stdout
     assert done.stdout.rstrip().splitlines()[-1].startswith("prefect UI: "), done.stdout  # the last line written
     engine = sa.create_engine(warehouse_url)
