@@ -37,6 +37,7 @@ LANE_MIN_ROWS = 100_000  # from this many accepted rows, batches of disjoint uni
 LOAD_LANES = max(1, min(4, os.cpu_count() or 1))
 SUMMARIZE_MIN_ROWS = 10_000  # from this many rows loaded, the BRIN ranges they filled are summarised at once
 ANALYZE_MIN_ROWS = 100_000  # ... and the fact table's statistics refreshed
+PROBE_MAX_UNITS = 16  # core.project_status is read by unit code for this many units at most, else whole
 _log = logging.getLogger(__name__)
 
 
@@ -60,7 +61,8 @@ def project_status_rows_sql(rows: str) -> str:
 def refresh_project_status_sql() -> str:
     """The statement that brings core.project_status up to date for the units of disbursement submissions :ids
     (sql/load/refresh_project_status.sql, its insert from sql/load/project_status_rows.sql)."""
-    return read_sql("load/refresh_project_status.sql").format(insert_rows=project_status_rows_sql("written"))
+    return read_sql("load/refresh_project_status.sql").format(insert_rows=project_status_rows_sql("written"),
+                                                              probe_max_units=PROBE_MAX_UNITS)
 
 
 def refresh_current_sql(feed: str, project_status: bool = True) -> str:

@@ -21,16 +21,21 @@
 -- runs after large loads only), and estimated at a few hundred rows a join would probe the fact table's new
 -- submissions once per slice (100 slices: ~3.5 s for a 30,000-row batch) and this table's BRIN index once per unit
 -- (its newest block ranges unsummarised during a load: each probe read the whole table). Restored after it.
--- This table is read through its BRIN index once, over the span of the touched units' codes (known, below): one
--- unit's correction reads the few block ranges that hold its projects (~0.01 s after a national load, whose ranges
--- the load summarises: tasks/load.py::after_large_load) where the hash join alone read the whole table (~0.27 s
--- per million projects); a batch of units in code order reads its share of the table. No sequential scans either:
--- right after a national load the table has no statistics yet (autovacuum analyses it within a minute or so) and
--- the planner, blind to how its rows are ordered, would scan it whole.
+-- This table is read once. For a few units ({probe_max_units} at most: a correction, a late file) through its BRIN
+-- index, by their codes: one unit's correction reads the block ranges that hold its projects (~0.01 s after a
+-- national load, whose ranges the load summarises: tasks/load.py::after_large_load) where a pass over the table read
+-- a million projects (~0.27 s); for more units, whose codes are spread over the table (loads split units by size,
+-- not by code), in one pass. The rows replaced are found again the same way. For a few
+-- units, no sequential scans where there is another way: right after a national load the table has no statistics
+-- yet (autovacuum analyses it within a minute or so), and the planner, blind to how its rows are ordered, would read
+-- it whole for one unit. (Not for more: with them off, a month's national pass spent 40 s here instead of 5.)
 -- The sort of the distinct-on below holds a batch's facts (~80,000 rows): in memory, not in temporary files (4 MB,
 -- PostgreSQL's default, spilled every batch to disk: ~0.35 s each).
 set local enable_nestloop = off;
-set local enable_seqscan = off;
+select set_config('enable_seqscan',
+                  case when (select count(distinct unit_code) from audit.submission
+                             where submission_id = any(:ids) and feed = 'disbursement') <= {probe_max_units}
+                       then 'off' else 'on' end, true);
 set local work_mem = '64MB';
 
 with touched as materialized (
@@ -47,16 +52,19 @@ known as materialized (
        or exists (select from audit.submission s
                   where s.unit_code = t.unit_code and s.feed = 'disbursement' and s.submission_id <> all(:ids))
 ),
--- (a hash join, not `unit_code = any(array)`: the BRIN index returns whole block ranges, and rechecking each of their rows
--- against an array of 400 units took ~10 s per batch; a range is two comparisons per row)
-span as materialized (
-    select min(unit_code) as first_unit, max(unit_code) as last_unit from known
-),
+-- A few units' rows through the BRIN index (`unit_code = any(array)`: each row of their block ranges is checked
+-- against every code, which for 400 units took ~10 s per batch), else every row in one pass, hash-joined; each branch
+-- runs only when its condition holds.
 kept as materialized (
     select p.unit_code, p.project_code, p.as_of_date, p.submission_id
     from core.project_status p
+    where (select count(*) from known) <= {probe_max_units}
+      and p.unit_code = any(array(select unit_code from known))
+    union all
+    select p.unit_code, p.project_code, p.as_of_date, p.submission_id
+    from core.project_status p
     join known t on t.unit_code = p.unit_code
-    where p.unit_code between (select first_unit from span) and (select last_unit from span)
+    where (select count(*) from known) > {probe_max_units}
 ),
 recomputed as materialized (
     select unit_code from touched where not cast(:new_submissions as boolean)
@@ -116,11 +124,20 @@ written as materialized (
        or (l.as_of_date, l.submission_id) > (k.as_of_date, k.submission_id)
        or l.unit_code in (select unit_code from recomputed)
 ),
+-- (two statements, one of which removes nothing: a few units' rows found again through the index, or every row
+-- of the touched units in one pass)
+removed_by_unit as (
+    delete from core.project_status p
+    where (select count(*) from known) <= {probe_max_units}
+      and p.unit_code = any(array(select unit_code from known))
+      and (p.unit_code in (select unit_code from recomputed)
+           or (p.unit_code, p.project_code) in (select unit_code, project_code from written))
+),
 removed as (
     delete from core.project_status p
     using known t
-    where p.unit_code = t.unit_code
-      and p.unit_code between (select first_unit from span) and (select last_unit from span)
+    where (select count(*) from known) > {probe_max_units}
+      and p.unit_code = t.unit_code
       and (p.unit_code in (select unit_code from recomputed)
            or (p.unit_code, p.project_code) in (select unit_code, project_code from written))
 )
