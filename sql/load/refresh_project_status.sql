@@ -25,10 +25,10 @@
 -- index, by their codes: one unit's correction reads the block ranges that hold its projects (~0.01 s after a
 -- national load, whose ranges the load summarises: tasks/load.py::after_large_load) where a pass over the table read
 -- a million projects (~0.27 s); for more units, whose codes are spread over the table (loads split units by size,
--- not by code), in one pass. The rows replaced are found again the same way. For a few
--- units, no sequential scans where there is another way: right after a national load the table has no statistics
--- yet (autovacuum analyses it within a minute or so), and the planner, blind to how its rows are ordered, would read
--- it whole for one unit. (Not for more: with them off, a month's national pass spent 40 s here instead of 5.)
+-- not by code), in one pass. The rows replaced are found again the same way. For a few units, no sequential scans
+-- where there is another way: right after a national load the table has no statistics yet (autovacuum analyses it
+-- within a minute or so), and the planner, blind to how its rows are ordered, would read it whole for one unit.
+-- (Not for more: with them off, a month's national pass spent 15-40 s in this statement instead of 5.)
 -- The sort of the distinct-on below holds a batch's facts (~80,000 rows): in memory, not in temporary files (4 MB,
 -- PostgreSQL's default, spilled every batch to disk: ~0.35 s each).
 set local enable_nestloop = off;
