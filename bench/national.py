@@ -20,10 +20,11 @@ from chitieu.feeds import feed_spec
 from chitieu.vocabulary import PROJECT_GROUPS
 
 __all__ = ["NATIONAL_COMMUNES", "Inbox", "build_catalog", "commune_codes", "write_correction",
-           "write_disbursement_inbox", "write_dossier_inbox"]
+           "write_disbursement_inbox", "write_dossier_inbox", "write_next_month"]
 
 NATIONAL_COMMUNES = 3_321
 DISBURSEMENT_DATE = "2026-10-31"
+NEXT_MONTH_DATE = "2026-11-15"
 CORRECTION_LANDED = dt.datetime(2026, 11, 10, 8, tzinfo=dt.UTC)
 _GROUPS = PROJECT_GROUPS
 _WORKS = ("Đường giao thông thôn", "Trường mầm non", "Nhà văn hóa thôn", "Kênh mương nội đồng", "Trạm y tế xã",
@@ -115,6 +116,23 @@ def write_disbursement_inbox(root: Path, units: list[str], total_rows: int = 1_0
         if floor:
             floor.close()
     return Inbox(root, len(units), total_rows, size, copy_csv)
+
+
+def write_next_month(root: Path, units: list[str], total_rows: int = 1_000_000) -> Inbox:
+    """Every unit's next report (as of NEXT_MONTH_DATE), written beside its October file in the same inbox as in
+    production: the same projects, each further disbursed by a fifth of its plan (never above it, never below a
+    correction's figure), in the same formats as October's."""
+    base, extra = divmod(total_rows, len(units))
+    size = 0
+    landed = dt.datetime(2026, 11, 18, 8, tzinfo=dt.UTC)
+    for i, unit in enumerate(units):
+        rows = _disbursement_rows(unit, base + (1 if i < extra else 0))
+        for row in rows:
+            row[5], row[6] = min(row[4], row[5] + row[4] // 5), NEXT_MONTH_DATE
+        vietnamese, sep = i % 4 == 1, ";" if i % 3 == 2 else ","
+        size += _write(root / unit / "disbursement" / "giai_ngan_2026_11.csv", _header("disbursement", vietnamese),
+                       rows, sep, landed + dt.timedelta(seconds=i))
+    return Inbox(root, len(units), total_rows, size)
 
 
 def write_single_file(root: Path, unit: str, rows: int, copy_csv: Path) -> Inbox:

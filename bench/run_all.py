@@ -54,6 +54,7 @@ from bench.national import (  # noqa: E402
     write_correction,
     write_disbursement_inbox,
     write_dossier_inbox,
+    write_next_month,
     write_single_file,
 )
 
@@ -176,6 +177,15 @@ def main() -> None:
                      f"new file alone {alone[-1][0]['seconds']:.2f} s vs {alone[-1][1]['seconds']:.2f} s")
             results["corrections"], results["corrections_alone"] = pairs, alone
 
+            # --- (8) the next month: every unit reports again, on the national warehouse ----------
+            _say("(8) the next month's national pass (every unit known, its October file still in the inbox)")
+            write_next_month(national.root, communes, args.rows)
+            month = run_child(national_home, national.root, AS_OF, server=server,
+                              profile=profiles / "next_month.txt" if profiles else None)
+            _say(f"    {month['seconds']:.2f} s, {month['counts']}; first month (figure 1, median run) "
+                 f"{results['national']['seconds']:.2f} s")
+            results["next_month"] = month
+
             # --- (4) fixed overhead of `chitieu run` ---------------------------------------------
             _say("(4) fixed overhead: `chitieu run` on an empty inbox")
             cli_seconds(small_home, empty, AS_OF, server=server, prefect_home=out / "prefect_client")  # warm-up
@@ -288,6 +298,15 @@ def _single_row(r: dict) -> str:
             f"{run['seconds'] / floor:.1f}× the time (load step {load / floor:.1f}×) | — | — |")
 
 
+def _next_month_row(r: dict) -> str:
+    if "next_month" not in r:
+        return ""
+    month, first, floor = r["next_month"], r["national"], median(r["floor"])
+    return (f"| 8 | the next month: {r['meta']['files']:,} new files, every unit known, its October file still in "
+            f"the inbox | {month['seconds']:.2f} s ({month['seconds'] / floor:.1f}× the COPY floor of 1) | the first "
+            f"month (figure 1): {first['seconds']:.2f} s | {month['seconds'] / first['seconds']:.2f} | — | — |")
+
+
 def render(r: dict) -> str:
     m, meta = r["machine"], r["meta"]
     big, floor = r["national"], median(r["floor"])
@@ -347,6 +366,7 @@ def render(r: dict) -> str:
         f"{rss / max(big.get('peak_after_mb', {}).get('discover_files', 1), 1):.1f}× | ≤ 1 GB (1024 MB) | "
         f"{_ok(rss <= TARGETS['rss_mb'])} |",
         _single_row(r),
+        _next_month_row(r),
         "",
         "### How each figure is taken",
         "",
@@ -381,6 +401,11 @@ def render(r: dict) -> str:
         "the whole pass as in 1 (discover, parse, validate, load, derive, publish), vs a raw COPY of the same rows "
         "into a plain table of the same database (median of "
         f"{len(r.get('single', {}).get('floor', []))}: {_seconds(r.get('single', {}).get('floor', []))} s).",
+        "- **8**: after 3, on the same national warehouse: a November file for every commune (the same projects, "
+        "further disbursed) lands beside its October file, and one pass takes them all, as units report month "
+        "after month. Each unit's projects then have rows to replace in `core.project_status`, and the checks "
+        "read each project's previous figure. Compared with the first month's pass (figure 1's median run, the same "
+        "rows on an empty warehouse).",
         "",
         "### Where the time of figure 1 goes",
         "",
@@ -402,6 +427,12 @@ def render(r: dict) -> str:
                   f"{cpu.get('prefect_server', 0):.2f} s. On {cores} cores the run cannot take less than "
                   f"{total:.2f} / {cores} = {total / cores:.2f} s ({total / cores / floor:.1f}× the COPY floor) "
                   "however well its steps overlap."]
+    if "next_month" in r:
+        month = r["next_month"]
+        lines += ["", "Figure 8 per step (seconds summed over parts, as above):", "",
+                  "| step | next month | first month |", "|---|---|---|"]
+        for name in sorted(month["steps"], key=lambda k: -month["steps"][k]):
+            lines.append(f"| {name} | {month['steps'][name]:.2f} | {steps.get(name, 0):.2f} |")
     for title, (nat_run, near_run) in (("3", r["corrections"][0]), ("3b", r["corrections_alone"][0])):
         lines += ["", f"Correction {title} (first repeat), per step:", "", "| step | national | near-empty |",
                   "|---|---|---|"]
