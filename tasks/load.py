@@ -187,9 +187,8 @@ def _loaded_rows(outcomes) -> int:
 def settle_facts(settings: Settings, loaded: list[SubmissionOutcome]) -> None:
     """after_large_load as a step of its own, for the facts of a load_submissions(..., settle=False) that returned
     `loaded`: its statements take no lock a load waits for, so it may run beside the next load."""
-    accepted = [o for o in loaded if o.status in _ACCEPTED]
-    if accepted:  # one feed per load
-        after_large_load(get_engine(settings), accepted[0].feed, _loaded_rows(accepted))
+    if loaded:  # one feed per load; after_large_load applies its own thresholds
+        after_large_load(get_engine(settings), loaded[0].feed, _loaded_rows(loaded))
 
 
 def _facts_table(parsed: ParsedFeed, mask: np.ndarray | None = None) -> pa.Table:

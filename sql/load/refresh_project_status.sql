@@ -34,6 +34,8 @@
 -- The sort of the distinct-on below holds a batch's facts (~80,000 rows): in memory, not in temporary files (4 MB,
 -- PostgreSQL's default, spilled every batch to disk: ~0.35 s each).
 set local enable_nestloop = off;
+-- (counted over the touched units, which the `known` ones below are among: a batch that turns them off always takes
+-- the by-unit read)
 select set_config('enable_seqscan',
                   case when (select count(distinct unit_code) from audit.submission
                              where submission_id = any(:ids) and feed = 'disbursement') <= {probe_max_units}
