@@ -351,3 +351,31 @@ def test_first_files_of_a_unit_in_one_batch_the_newer_supersedes_a_month(env, en
     ingest(as_of=AS_OF)
     assert not written_from_batch
     assert _figures(_status(engine))[("XA_CHILANG", "P1")] == ("2026-09-30", 1000, 700)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_months_corrections_and_late_files_keep_the_table_equal_to_the_facts(env, engine, seed):
+    """Passes of random files (new months, corrections of a month, late older months, several files of a unit in
+    one pass, projects coming and going): after each, the table holds exactly what the view computes from the
+    current facts."""
+    import random
+
+    rng = random.Random(seed)
+    units, groups = ["XA_CHILANG", "XA_DONGDANG", "PHUONG_TAMTHANH"], ["new", "transitional", "completed"]
+    plans = {(u, p): (rng.choice(groups), rng.randrange(1, 20) * 1000) for u in units for p in range(1, 7)}
+    landed, serial = T0, 0
+    for _ in range(5):
+        for unit in rng.sample(units, rng.randrange(1, len(units) + 1)):
+            for _ in range(rng.randrange(1, 3)):
+                month = rng.randrange(5, 11)
+                dates = sorted({dt.date(2026, month, day) for day in rng.sample([10, 20, 28], rng.randrange(1, 3))})
+                rows = [[f"P{p}", f"Dự án {p}", unit, plans[(unit, p)][0], plans[(unit, p)][1],
+                         plans[(unit, p)][1] * (month * 10 + day.day // 10) // 120, day.isoformat()]
+                        for p in rng.sample(range(1, 7), rng.randrange(1, 7)) for day in dates]
+                serial += 1
+                landed += dt.timedelta(hours=1)
+                _month(env["inbox"], unit, f"thang_{month}_{serial}.csv", rows,
+                       days=(landed - T0) / dt.timedelta(days=1))
+        summary = ingest(as_of=AS_OF)
+        assert {o.status for o in summary.outcomes} <= {"loaded", "loaded_with_warnings"}, summary.outcomes
+        _status(engine)
