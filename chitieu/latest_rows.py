@@ -7,6 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chitieu.arrow_keys import pair_key
+
 __all__ = ["latest_per_project", "with_milestones"]
 
 # the order of core.project_progress: a project's latest row has the highest (as_of_date, submission_id, source_row);
@@ -16,17 +18,12 @@ _NEWEST_FIRST = [("unit_code", "ascending", "at_end"), ("project_code", "ascendi
                  ("source_row", "descending", "at_start")]
 
 
-def _key(first, second) -> pa.Array:
-    """Two columns' values as one text per row, to match rows against a small set of pairs."""
-    return pc.binary_join_element_wise(pa.array(first).cast(pa.string()), pa.array(second).cast(pa.string()), "\x1f")
-
-
 def latest_per_project(facts: pa.Table, current: set[tuple[int, str]]) -> pa.Table:
     """The rows of `facts` (submission_id, slice_key, source_row, unit_code, project_code, as_of_date, ...) whose
     (submission_id, slice_key) is in `current`, one per (unit_code, project_code): its latest."""
     pairs = list(current)
-    wanted = _key(pa.array([sid for sid, _ in pairs], pa.int64()), pa.array([key for _, key in pairs], pa.string()))
-    slices = _key(facts.column("submission_id").combine_chunks(), facts.column("slice_key").combine_chunks())
+    wanted = pair_key(pa.array([sid for sid, _ in pairs], pa.int64()), pa.array([key for _, key in pairs], pa.string()))
+    slices = pair_key(facts.column("submission_id").combine_chunks(), facts.column("slice_key").combine_chunks())
     keep = pc.fill_null(pc.is_in(slices, value_set=wanted), False)
     if not pc.all(keep).as_py():
         facts = facts.filter(keep)
@@ -44,7 +41,7 @@ def with_milestones(latest: pa.Table, found: list[tuple]) -> pa.Table:
     each row's (project_group, as_of_date) from `found` (project_group, as_of_date, milestone_date, milestone_pct
     as text: none where no milestone is in force yet)."""
     group, date = (latest.column(name).combine_chunks() for name in ("project_group", "as_of_date"))
-    at = pc.index_in(_key(group, date), value_set=_key(pa.array([f[0] for f in found], pa.string()),
+    at = pc.index_in(pair_key(group, date), value_set=pair_key(pa.array([f[0] for f in found], pa.string()),
                                                         pa.array([f[1] for f in found], pa.date32())))
     columns = {name: latest.column(name) for name in _WRITTEN}
     columns["milestone_date"] = pa.array([f[2] for f in found], pa.date32()).take(at)

@@ -163,6 +163,36 @@ def test_pipelined_parts_settle_each_parts_facts(env, engine, monkeypatch):
     assert unsummarised == 0
 
 
+def test_pipelined_parts_read_each_parts_previous_figures_ahead(env, engine, monkeypatch):
+    """A disbursement part's previous cumulative figures are read in a thread while the part is parsed, and its
+    checks still warn on every figure below its unit's previous one, in every part."""
+    import threading
+
+    import flows.ingest
+    import tasks.validate
+
+    monkeypatch.setattr(flows.ingest, "PART_BYTES", 1_500)
+    _write_inbox(env["inbox"])
+    ingest(as_of=AS_OF)
+    reads = []
+    original = tasks.validate._previous_disbursed
+    monkeypatch.setattr(tasks.validate, "_previous_disbursed", lambda engine, units: (
+        reads.append((threading.current_thread().name, len(units))), original(engine, units))[1])
+    for unit in COMMUNES:  # November: every project further disbursed, but the first one below October's figure
+        write_csv(env["inbox"], unit, "disbursement", "gn_11.csv", DISB,
+                  [[f"{unit}-{n}", f"Dự án {n}", unit, "transitional", 1_000_000 * (n + 1),
+                    (300_000 if n == 0 else 500_000) * (n + 1), "2026-11-15"] for n in range(20)])
+    summary = ingest(as_of=AS_OF)
+    assert len(reads) >= 3 and all(name.startswith("previous-figures") for name, _ in reads), reads
+    assert sum(count for _, count in reads) == len(COMMUNES)
+    warned = {o.unit_code: [f.expectation for f in o.failures] for o in summary.outcomes}
+    assert warned == {unit: ["cumulative_not_decreasing"] for unit in COMMUNES}, warned
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select unit_code, failed_rows from mart.data_quality"
+                                    " where expectation = 'cumulative_not_decreasing'")).all()
+    assert sorted(rows) == sorted((unit, 1) for unit in COMMUNES)
+
+
 def test_pipelined_parts_give_the_same_warehouse(env, engine, tmp_path, server_url, template_url, monkeypatch):
     """A feed split into parts (archived, loaded and derived while the next part is parsed) ends in the same
     warehouse, archive and metrics as one batch per feed."""
