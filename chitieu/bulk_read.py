@@ -16,11 +16,15 @@ import sqlalchemy as sa
 __all__ = ["read_table"]
 
 
-def read_table(engine: sa.Engine, query: str, params: dict, types: dict[str, pa.DataType]) -> pa.Table:
-    """Rows of `query` (psycopg `%(name)s` placeholders, bound client-side) as an Arrow table of the columns `types`."""
+def read_table(engine: sa.Engine, query: str, params: dict, types: dict[str, pa.DataType],
+               planner: dict[str, str] | None = None) -> pa.Table:
+    """Rows of `query` (psycopg `%(name)s` placeholders, bound client-side) as an Arrow table of the columns `types`;
+    `planner`: settings for that query alone (e.g. enable_seqscan)."""
     raw = engine.raw_connection()
     try:
         conn: psycopg.Connection = raw.driver_connection
+        for name, value in (planner or {}).items():
+            conn.execute("select set_config(%s, %s, true)", (name, value))
         bound = psycopg.ClientCursor(conn).mogrify(query, params)
         buffer = io.BytesIO()
         with conn.cursor() as cur, cur.copy(f"copy ({bound}) to stdout with (format csv, header)") as copy:

@@ -18,7 +18,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from chitieu.approval import Lock, lock_units, locked_periods
-from chitieu.config import Settings
+from chitieu.config import PROBE_MAX_UNITS, Settings
 from chitieu.feeds import feed_spec
 from chitieu.landing import LandedFile, archive_member
 from chitieu.latest_rows import latest_per_project, with_milestones
@@ -37,7 +37,6 @@ LANE_MIN_ROWS = 100_000  # from this many accepted rows, batches of disjoint uni
 LOAD_LANES = max(1, min(4, os.cpu_count() or 1))
 SUMMARIZE_MIN_ROWS = 10_000  # from this many rows loaded, the BRIN ranges they filled are summarised at once
 ANALYZE_MIN_ROWS = 100_000  # ... and the fact table's statistics refreshed
-PROBE_MAX_UNITS = 16  # core.project_status is read by unit code for this many units at most, else whole
 _log = logging.getLogger(__name__)
 
 

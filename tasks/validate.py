@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from chitieu.arrow_keys import pair_key
 from chitieu.bulk_read import read_table
 from chitieu.catalog import Catalog
-from chitieu.config import Settings
+from chitieu.config import PROBE_MAX_UNITS, Settings
 from chitieu.feeds import feed_spec
 from chitieu.messages_vi import file_problem_vi, format_value
 from chitieu.outliers import MIN_POINTS as HISTORY_MIN_POINTS
@@ -85,7 +85,9 @@ def _previous_disbursed(engine: sa.Engine, units: list[str]) -> pa.Table:
                        {"unit_code": pa.string()}).column("unit_code").to_pylist()
     if not known:
         return pa.table({name: pa.array([], kind) for name, kind in _PREVIOUS_TYPES.items()})
-    return read_table(engine, read_sql("validate/previous_disbursed.sql"), {"units": known}, _PREVIOUS_TYPES)
+    # a few units (a correction) through the table's BRIN index: 0.006 s against 0.09 s for a scan of a national one
+    return read_table(engine, read_sql("validate/previous_disbursed.sql"), {"units": known}, _PREVIOUS_TYPES,
+                      planner={"enable_seqscan": "off"} if len(known) <= PROBE_MAX_UNITS else None)
 
 
 class PreviousFigures:

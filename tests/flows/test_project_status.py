@@ -267,13 +267,20 @@ def test_two_units_in_one_batch_one_new_month_one_correction(env, engine, monkey
     }
 
 
-def test_a_one_unit_correction_reads_only_its_units_block_ranges(env, engine):
-    """sql/load/refresh_project_status.sql finds a unit's rows through the table's BRIN index, summarised after a
-    large load: one unit's correction on a national warehouse reads its own block ranges, not every project."""
+def test_a_one_unit_correction_reads_only_its_units_block_ranges(env, engine, monkeypatch):
+    """sql/load/refresh_project_status.sql and the checks' read of the previous figures (sql/validate/
+    previous_disbursed.sql) find a unit's rows through the table's BRIN index, summarised after a large load: one
+    unit's correction on a national warehouse reads its own block ranges, not every project."""
     import json
 
-    from chitieu.warehouse import sql_statements
+    import tasks.validate
+    from chitieu.warehouse import read_sql, sql_statements
     from tasks.load import SUMMARIZE_MIN_ROWS, after_large_load, refresh_project_status_sql
+
+    reads = []  # the checks' reads of core.project_status: (query, parameters, planner settings)
+    original = tasks.validate.read_table
+    monkeypatch.setattr(tasks.validate, "read_table", lambda engine, query, params, types, planner=None: (
+        reads.append((query, params, planner)), original(engine, query, params, types, planner))[1])
 
     _first_month(env["inbox"])
     ingest(as_of=AS_OF)
@@ -313,6 +320,19 @@ def test_a_one_unit_correction_reads_only_its_units_block_ranges(env, engine):
              + n.get("Rows Removed by Filter", 0)) for n in scans(plan[0]["Plan"])]
     assert read, plan
     assert all(kind != "Seq Scan" and rows < total / 20 for kind, rows in read), (read, total)
+
+    (query, params, planner), = [r for r in reads if r[0] == read_sql("validate/previous_disbursed.sql")]
+    assert params == {"units": ["XA_CHILANG"]}
+    with engine.connect() as conn, conn.connection.driver_connection.cursor() as cursor:
+        for name, value in (planner or {}).items():  # as the read ran it
+            cursor.execute("select set_config(%s, %s, true)", (name, value))
+        cursor.execute("explain (analyze, format json) " + query, params)
+        plan = cursor.fetchone()[0]
+        conn.rollback()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    read = [(n["Node Type"], n["Actual Rows"] + n.get("Rows Removed by Index Recheck", 0)
+             + n.get("Rows Removed by Filter", 0)) for n in scans(plan[0]["Plan"])]
+    assert read and all(kind != "Seq Scan" and rows < total / 20 for kind, rows in read), (read, total)
 
 
 # --- a unit's first submissions: the rows are written from the batch in hand (tasks/load.py) -------------------------
