@@ -37,4 +37,3 @@ def read_table(engine: sa.Engine, query: str, params: dict, types: dict[str, pa.
     table = pacsv.read_csv(buffer, convert_options=pacsv.ConvertOptions(column_types=types,
                                                                        strings_can_be_null=True))
     return table.select(list(types))
-
