@@ -271,7 +271,7 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
         # --- publish (artifacts, then the submissions' warnings and events: Prefect API calls while PostgreSQL
         # derives; the artifacts first, so that they do not queue behind thousands of events at the server)
         publish_run(quote(summary))
-        announce_outcomes(summary)
+        announce_outcomes(summary, settings.submission_events == "all")
         summary.data_docs = building.result()
     finally:
         for future in (building, deriving):  # an alert's failure still lets the derive commit

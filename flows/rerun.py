@@ -80,7 +80,7 @@ def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None
                                                    "reopens it)") for sid, f in current if sid not in done]
     summary.derive = derive_metrics(settings, {(unit, feed)}, as_of)
     summary.alerts = send_alerts(settings, [o.submission_id for o in summary.outcomes if o.submission_id])
-    announce_outcomes(summary)
+    announce_outcomes(summary, settings.submission_events == "all")
     publish_run(summary)
     finish_run(engine, run_id, {"counts": summary.counts(), "derive": summary.derive,
                                 "accepted": sum(o.status in ACCEPTED for o in summary.outcomes)})

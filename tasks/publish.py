@@ -1,5 +1,6 @@
 """Publish a run's outcome to Prefect: artifacts (a table of submissions, a markdown summary of failures, where
-the report went), a WARNING on the flow run per rejected or warned submission, an event per submission."""
+the report went), a WARNING on the flow run per rejected or warned submission, an event per run and an event per
+submission that needs someone's attention (per loaded submission too with CHITIEU_SUBMISSION_EVENTS=all)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 
 from chitieu.records import RunSummary, SubmissionOutcome
 
-__all__ = ["EVENT_PREFIX", "announce_outcomes", "publish_report", "publish_run", "summary_rows"]
+__all__ = ["ATTENTION", "EVENT_PREFIX", "RUN_EVENT", "announce_outcomes", "publish_report", "publish_run",
+           "summary_rows"]
 
 EVENT_PREFIX = "chitieu.submission."  # + the submission's status: loaded, loaded_with_warnings, rejected, duplicate
+RUN_EVENT = "chitieu.run.completed"  # one per run, about the resource chitieu.run.<run id>
+# the statuses whose submissions always get their own event; a loaded one only with CHITIEU_SUBMISSION_EVENTS=all: the
+# Prefect server spends ~2 ms of CPU per event (a national pass's 3,321 loaded files: 1.5-2 s of the command's wait
+# for the answer, then ~5 s of the server storing them), for events that say what the run's event counts
+ATTENTION = ("rejected", "loaded_with_warnings", "duplicate")
 SUMMARY_COLUMNS = ("unit", "feed", "file", "status", "rows", "failed_rows")
 WARNED = ("rejected", "loaded_with_warnings")
 EVENTS_PER_REQUEST = 5_000  # a national pass's 3,321 in one request: 1.2-1.4 s to an answer, against 1.5-2.1 s in 500s
@@ -88,6 +95,24 @@ def _event(outcome: SubmissionOutcome, run_id: int, occurred: str) -> dict:
                         "checks": sorted({f.expectation for f in outcome.failures})}}
 
 
+def _run_event(summary: RunSummary, occurred: str) -> dict:
+    """The run's event: what its submissions came to, in all and per feed (the submissions themselves are in the
+    run's `ingest-submissions` artifact and mart.submission_log)."""
+    by_feed: dict[str, dict[str, int]] = {}
+    for outcome in summary.outcomes:
+        counts = by_feed.setdefault(outcome.feed, {})
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return {"id": str(uuid.uuid4()), "event": RUN_EVENT, "occurred": occurred,
+            "resource": {"prefect.resource.id": f"chitieu.run.{summary.run_id}",
+                         "prefect.resource.name": f"chitieu run {summary.run_id}"},
+            "related": [],
+            "payload": {"run_id": summary.run_id, "as_of": summary.as_of.isoformat(), "counts": summary.counts(),
+                        "by_feed": by_feed, "units": len({o.unit_code for o in summary.outcomes}),
+                        "rows": sum(o.rows_total for o in summary.outcomes),
+                        "failed_rows": sum(o.rows_failed for o in summary.outcomes),
+                        "skipped_paths": len(summary.skipped)}}
+
+
 async def _post_events(events: list[dict]) -> None:
     """The events in batches to the API's `POST /events` ("record a batch of events"), each with the run context's
     related resources (flow run, flow, deployment, tags), looked up once: what emit_event's worker attaches to each
@@ -116,18 +141,21 @@ def _send_events(events: list[dict]) -> None:
                        payload=event["payload"], id=uuid.UUID(event["id"]))
 
 
-def announce_outcomes(summary: RunSummary) -> None:
+def announce_outcomes(summary: RunSummary, every_submission: bool = False) -> None:
     """Called in a flow: each rejected or warned submission a WARNING on the flow run (a Completed run still shows
-    them), each submission an event `chitieu.submission.<status>` about the unit (resource `chitieu.unit.<code>`,
-    related `chitieu.feed.<feed>`, `chitieu.submission.<id>` and the flow run) for Prefect automations to react to.
-    (Sent while the pipeline runs, part by part, the events' processing at the server took CPU from the parse and
-    the loads: a national pass took longer.)"""
+    them); for Prefect automations to react to, the run an event `chitieu.run.completed` (resource
+    `chitieu.run.<id>`, its counts in the payload), and each rejected, warned or duplicate submission (each one with
+    `every_submission`) an event `chitieu.submission.<status>` about the unit (resource `chitieu.unit.<code>`,
+    related `chitieu.feed.<feed>`, `chitieu.submission.<id>` and the flow run). (Sent while the pipeline runs, part
+    by part, the events' processing at the server took CPU from the parse and the loads: a national pass took
+    longer.)"""
     logger = get_run_logger()
     for outcome in summary.outcomes:
         if outcome.status in WARNED:
             logger.warning(_warning(outcome))
     occurred = dt.datetime.now(dt.UTC).isoformat()
-    _send_events([_event(outcome, summary.run_id, occurred) for outcome in summary.outcomes])
+    _send_events([_event(outcome, summary.run_id, occurred) for outcome in summary.outcomes
+                  if every_submission or outcome.status in ATTENTION] + [_run_event(summary, occurred)])
 
 
 @task(name="publish_report", cache_policy=NO_CACHE)

@@ -1,5 +1,6 @@
-"""What a pass shows in Prefect: a WARNING on the flow run per rejected or warned submission, an event per
-submission outcome (for automations), both artifacts even for an empty pass, and where the report went."""
+"""What a pass shows in Prefect: a WARNING on the flow run per rejected or warned submission, an event per run and
+per submission that needs attention (per loaded submission too with CHITIEU_SUBMISSION_EVENTS=all), both artifacts
+even for an empty pass, and where the report went."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from uuid import UUID
 
 import anyio
+import pytest
 import sqlalchemy as sa
 
 from flows.ingest import ingest
@@ -61,14 +63,14 @@ def _artifacts(flow_run_id: UUID) -> dict[str, object]:
 
 
 def _events(flow_run_id: UUID, expected: int, timeout: float = 30) -> list:
-    """`chitieu.submission.*` events related to the flow run (events are sent and stored in the background)."""
+    """`chitieu.*` events related to the flow run (events are sent and stored in the background)."""
     from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventRelatedFilter
     from prefect.types._datetime import now
 
     hour = dt.timedelta(hours=1)
     event_filter = EventFilter(
         occurred=EventOccurredFilter(since=now("UTC") - hour, until=now("UTC") + hour),
-        event=EventNameFilter(prefix=["chitieu.submission."]),
+        event=EventNameFilter(prefix=["chitieu."]),
         related=EventRelatedFilter(id=[f"prefect.flow-run.{flow_run_id}"]))
     deadline = time.monotonic() + timeout
     while True:
@@ -83,7 +85,22 @@ def _bad_and_good_files(inbox) -> None:
     write_csv(inbox, "XA_CHILANG", "dossier", "bad.csv", DOSSIER, [["XA_CHILANG", "2026-01", 100, 120, 80, 79, 10, 9]])
 
 
-def _assert_visible(flow_run_id: UUID, engine) -> None:
+def _sent_events(monkeypatch) -> list[dict]:
+    """The events a pass posts in its batch (recorded on the way: they are still sent)."""
+    import tasks.publish
+
+    sent: list[dict] = []
+    post = tasks.publish._post_events
+
+    async def recording(events):
+        sent.extend(events)
+        return await post(events)
+
+    monkeypatch.setattr("tasks.publish._post_events", recording)
+    return sent
+
+
+def _assert_visible(flow_run_id: UUID, engine, loaded_event: bool = False) -> None:
     warnings = _warnings(flow_run_id)
     rejected = [m for m in warnings if "unit XA_CHILANG" in m]
     assert len(rejected) == 1, warnings
@@ -93,10 +110,19 @@ def _assert_visible(flow_run_id: UUID, engine) -> None:
 
     with engine.connect() as conn:
         ids = dict(conn.execute(sa.text("select unit_code, submission_id from mart.submission_log")).all())
-    events = {e.resource.id: e for e in _events(flow_run_id, expected=2)}
-    assert set(events) == {"chitieu.unit.XA_CHILANG", "chitieu.unit.TTPVHCC"}
-    bad, good = events["chitieu.unit.XA_CHILANG"], events["chitieu.unit.TTPVHCC"]
-    assert (bad.event, good.event) == ("chitieu.submission.rejected", "chitieu.submission.loaded")
+    # the run's event, the rejected submission's, and the loaded one's only when asked for
+    run_id = _run_id(engine, flow_run_id)
+    expected = {f"chitieu.run.{run_id}", "chitieu.unit.XA_CHILANG"}
+    expected |= {"chitieu.unit.TTPVHCC"} if loaded_event else set()
+    events = {e.resource.id: e for e in _events(flow_run_id, expected=len(expected))}
+    assert set(events) == expected
+    bad, run = events["chitieu.unit.XA_CHILANG"], events[f"chitieu.run.{run_id}"]
+    assert (bad.event, run.event) == ("chitieu.submission.rejected", "chitieu.run.completed")
+    assert run.payload["counts"] == {"loaded": 1, "rejected": 1}
+    assert run.payload["by_feed"] == {"dossier": {"loaded": 1, "rejected": 1}}
+    assert {r.role: r.id for r in run.related}["flow-run"] == f"prefect.flow-run.{flow_run_id}"
+    if loaded_event:
+        assert events["chitieu.unit.TTPVHCC"].event == "chitieu.submission.loaded"
     related = {r.role: r.id for r in bad.related}
     assert related["feed"] == "chitieu.feed.dossier"
     assert related["submission"] == f"chitieu.submission.{ids['XA_CHILANG']}"
@@ -108,15 +134,41 @@ def _assert_visible(flow_run_id: UUID, engine) -> None:
     assert "XA_CHILANG" in str(artifacts["ingest-submissions"].data)
 
 
+def _run_id(engine, flow_run_id: UUID) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(sa.text("select run_id from audit.run where flow_run_id = :f"), {"f": str(flow_run_id)})
+
+
 def test_flow_run_shows_rejections_as_warnings_events_and_artifacts(env, engine, monkeypatch):
     def one_by_one(**_):
         raise AssertionError("events went one by one, not as a batch to POST /events")
 
     monkeypatch.setattr("tasks.publish.emit_event", one_by_one)
+    sent = _sent_events(monkeypatch)
     _bad_and_good_files(env["inbox"])
     summary = ingest(as_of=AS_OF)
     assert summary.counts() == {"loaded": 1, "rejected": 1}
+    # a loaded submission has no event of its own by default: the run's event counts it
+    assert sorted(e["event"] for e in sent) == ["chitieu.run.completed", "chitieu.submission.rejected"]
     _assert_visible(_flow_run_id(engine, summary.run_id), engine)
+
+
+def test_every_submission_gets_an_event_when_asked(env, engine, monkeypatch):
+    monkeypatch.setenv("CHITIEU_SUBMISSION_EVENTS", "all")
+    sent = _sent_events(monkeypatch)
+    _bad_and_good_files(env["inbox"])
+    summary = ingest(as_of=AS_OF)
+    assert sorted(e["event"] for e in sent) == ["chitieu.run.completed", "chitieu.submission.loaded",
+                                                "chitieu.submission.rejected"]
+    _assert_visible(_flow_run_id(engine, summary.run_id), engine, loaded_event=True)
+
+
+def test_an_unknown_submission_events_setting_is_one_sentence(monkeypatch):
+    from chitieu.config import load_settings
+    from chitieu.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="CHITIEU_SUBMISSION_EVENTS='loaded': expected one of problems, all"):
+        load_settings({"CHITIEU_SUBMISSION_EVENTS": "loaded"})
 
 
 def test_cli_run_sends_its_warnings_events_and_artifacts_to_prefect(env, engine, monkeypatch):
