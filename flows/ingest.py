@@ -24,7 +24,7 @@ from chitieu.warehouse import get_engine
 from tasks.alerts import send_alerts
 from tasks.archive import archive_files
 from tasks.data_docs import build_data_docs
-from tasks.derive import derive_metrics
+from tasks.derive import changed_since, derive_metrics
 from tasks.discover import classify_files, discover_files, landed_fingerprints
 from tasks.publish import announce_outcomes, publish_run
 
@@ -88,10 +88,11 @@ class _Pipeline:
         loaded = loading.result()
         self.outcomes += loaded
         settling = self._settle(loaded)
-        dirty = {(o.unit_code, o.feed) for o in loaded if o.status in ACCEPTED}
+        accepted = [o for o in loaded if o.status in ACCEPTED]
+        dirty = {(o.unit_code, o.feed) for o in accepted}
         if derive and dirty:
             self._deriving.append(derive_metrics.submit(self.settings, quote(dirty), self.as_of, sweep=False,
-                                                        wait_for=[settling]))
+                                                        since=quote(changed_since(accepted)), wait_for=[settling]))
             self.derived |= dirty
 
     def finish(self) -> None:
@@ -258,10 +259,11 @@ def ingest(inbox: str | None = None, as_of: dt.date | None = None, task_runner: 
         outcomes += record_duplicates(settings, quote(discovery.duplicates), run_id)
 
     # --- derive (in the warehouse) while alerts go and Data Docs are built (neither reads derived values) ---
-    dirty = {(o.unit_code, o.feed) for o in outcomes if o.status in ACCEPTED}
+    accepted = [o for o in outcomes if o.status in ACCEPTED]
+    dirty = {(o.unit_code, o.feed) for o in accepted}
     summary = RunSummary(run_id, as_of, outcomes, discovery.skipped, len(discovery.seen))
     deriving = derive_metrics.submit(settings, quote(dirty - derived), as_of, everything=bool(interrupted),
-                                     derived=quote(frozenset(derived)))
+                                     derived=quote(frozenset(derived)), since=quote(changed_since(accepted)))
     building = None
     try:
         submitted = [o.submission_id for o in outcomes if o.submission_id] + orphans

@@ -1,10 +1,14 @@
 -- Replace the metric rows of :units for the metrics of :feeds with the freshly built components,
 -- month and year-to-date (ratios of sums), then roll the province (:province, the catalog's unit of level
--- province) up from every unit's rows.
+-- province) up from every unit's rows. A unit's disbursement rows are replaced from its month in :since on (the
+-- same position as its code in :units; null: all of them), the months sql/derive/stock_components.sql built.
+delete from core.metric_value mv
+using core.metric_definition d, unnest(cast(:units as text[]), cast(:since as text[])) as u(unit_code, since)
+where d.metric_code = mv.metric_code and d.feed = any(:feeds) and mv.unit_code = u.unit_code
+  and (u.since is null or d.feed <> 'disbursement' or mv.period >= u.since);
 delete from core.metric_value mv
 using core.metric_definition d
-where d.metric_code = mv.metric_code and d.feed = any(:feeds)
-  and (mv.unit_code = any(:units) or mv.unit_code = :province);
+where d.metric_code = mv.metric_code and d.feed = any(:feeds) and mv.unit_code = :province;
 
 insert into core.metric_value (metric_code, unit_code, period, scope, numerator, denominator, value)
 with flows as (

@@ -1,7 +1,14 @@
 -- Month-end numerators and denominators of the stock metrics (tasks, disbursement) for :units, for every month
--- of each calendar year they have data in, up to the as-of month, evaluated at min(month end, :as_of).
+-- of each calendar year they have data in, up to the as-of month, evaluated at min(month end, :as_of); for
+-- disbursement, only from each unit's month in :since on (the same position as its code in :units; null: every
+-- month): the months before it have not changed, and sql/derive/metric_values.sql keeps their rows.
 -- A year's stock counts that year only (the year to date restarts each January): the tasks due in it, and the
 -- disbursement snapshots dated in it (a year's capital plan is disbursed and reported within that year).
+-- A unit's month is settled when none of its current disbursement rows is dated after the month's evaluation date:
+-- each project's latest row of that year is then its row in core.project_status (the latest of all its current
+-- rows, kept by the load), one row per project whatever the months behind it. Only the other months (a correction
+-- or a late file for a month before a unit's latest figures, rows dated after the as-of date) read the unit's
+-- current rows of their years and follow each project's figures from date to date.
 -- Grain: one row per metric, unit and month.
 create temp table stock_component on commit drop as
 with data_years as (
@@ -34,13 +41,41 @@ tasks as (
     where t.unit_code = any(:units) and 'tasks' = any(:feeds)
     group by t.unit_code, m.period
 ),
+unit_since as materialized (
+    select unit_code, since
+    from unnest(cast(:units as text[]), cast(:since as text[])) as u(unit_code, since)
+    where 'disbursement' = any(:feeds)
+),
+unit_latest as (
+    select unit_code, max(as_of_date) as latest
+    from core.project_status
+    where unit_code = any(:units) and 'disbursement' = any(:feeds)
+    group by unit_code
+),
+disbursement_months as materialized (
+    select s.unit_code, m.year, m.period, m.evaluated_on, m.evaluated_on >= l.latest as settled
+    from unit_since s
+    join unit_latest l using (unit_code)
+    join month_ends m on s.since is null or m.period >= s.since
+),
+settled as (
+    select m.unit_code, m.period, sum(p.disbursed_vnd) as disbursed_vnd, sum(p.capital_plan_vnd) as capital_plan_vnd
+    from disbursement_months m
+    join core.project_status p on p.unit_code = m.unit_code and extract(year from p.as_of_date)::int = m.year
+    where m.settled
+    group by m.unit_code, m.period
+),
+unsettled_years as (
+    select distinct unit_code, year from disbursement_months where not settled
+),
 disbursement_spans as (
     -- each current row is a project's latest figure of its year from its as_of_date until the next one
-    select unit_code, project_code, as_of_date, capital_plan_vnd, disbursed_vnd,
-           lead(as_of_date) over (partition by unit_code, project_code, extract(year from as_of_date)
-                                  order by as_of_date) as superseded_on
-    from core.current_disbursement
-    where unit_code = any(:units) and 'disbursement' = any(:feeds)
+    select c.unit_code, c.project_code, c.as_of_date, c.capital_plan_vnd, c.disbursed_vnd,
+           lead(c.as_of_date) over (partition by c.unit_code, c.project_code, extract(year from c.as_of_date)
+                                    order by c.as_of_date) as superseded_on
+    from core.current_disbursement c
+    where c.unit_code in (select unit_code from unsettled_years)
+      and (c.unit_code, extract(year from c.as_of_date)::int) in (select unit_code, year from unsettled_years)
 ),
 disbursement_steps as (
     -- projects of a unit with the same span add up before meeting the months (a few rows per unit, not one
@@ -50,13 +85,19 @@ disbursement_steps as (
     from disbursement_spans
     group by unit_code, as_of_date, superseded_on
 ),
-disbursement as (
+unsettled as (
     select d.unit_code, m.period, sum(d.disbursed_vnd) as disbursed_vnd, sum(d.capital_plan_vnd) as capital_plan_vnd
     from disbursement_steps d
-    join month_ends m on m.year = extract(year from d.as_of_date)::int
-                     and d.as_of_date <= m.evaluated_on
-                     and (d.superseded_on is null or d.superseded_on > m.evaluated_on)
+    join disbursement_months m on m.unit_code = d.unit_code and not m.settled
+                              and m.year = extract(year from d.as_of_date)::int
+                              and d.as_of_date <= m.evaluated_on
+                              and (d.superseded_on is null or d.superseded_on > m.evaluated_on)
     group by d.unit_code, m.period
+),
+disbursement as (
+    select * from settled
+    union all
+    select * from unsettled
 )
 select 'task_on_time_rate' as metric_code, unit_code, period,
        completed_on_time::numeric as numerator, completed_or_overdue::numeric as denominator
