@@ -46,24 +46,37 @@ unit_since as materialized (
     from unnest(cast(:units as text[]), cast(:since as text[])) as u(unit_code, since)
     where 'disbursement' = any(:feeds)
 ),
-unit_latest as (
-    select unit_code, max(as_of_date) as latest
+status_years as materialized (
+    -- per unit and year: its projects' latest rows (core.project_status) dated in that year, added up, and the
+    -- latest of their dates
+    select unit_code, extract(year from as_of_date)::int as year, max(as_of_date) as latest,
+           sum(disbursed_vnd) as disbursed_vnd, sum(capital_plan_vnd) as capital_plan_vnd
     from core.project_status
     where unit_code = any(:units) and 'disbursement' = any(:feeds)
-    group by unit_code
+    group by unit_code, extract(year from as_of_date)::int
+),
+unit_latest as (
+    select unit_code, max(latest) as latest from status_years group by unit_code
+),
+first_months as (
+    -- a unit's first month of each year with figures: no figure is dated on or before an earlier month's end
+    select unit_code, left(slice_key, 4)::int as year, min(slice_key) as first_month
+    from core.current_slice
+    where unit_code = any(:units) and feed = 'disbursement' and 'disbursement' = any(:feeds)
+    group by unit_code, left(slice_key, 4)::int
 ),
 disbursement_months as materialized (
     select s.unit_code, m.year, m.period, m.evaluated_on, m.evaluated_on >= l.latest as settled
     from unit_since s
     join unit_latest l using (unit_code)
-    join month_ends m on s.since is null or m.period >= s.since
+    join first_months f using (unit_code)
+    join month_ends m on m.year = f.year and m.period >= f.first_month and (s.since is null or m.period >= s.since)
 ),
 settled as (
-    select m.unit_code, m.period, sum(p.disbursed_vnd) as disbursed_vnd, sum(p.capital_plan_vnd) as capital_plan_vnd
+    select m.unit_code, m.period, y.disbursed_vnd, y.capital_plan_vnd
     from disbursement_months m
-    join core.project_status p on p.unit_code = m.unit_code and extract(year from p.as_of_date)::int = m.year
+    join status_years y on y.unit_code = m.unit_code and y.year = m.year
     where m.settled
-    group by m.unit_code, m.period
 ),
 unsettled_years as (
     select distinct unit_code, year from disbursement_months where not settled
