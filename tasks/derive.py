@@ -1,4 +1,4 @@
-"""Re-derive metrics and indicator values for the units a load touched (project status is a view)."""
+"""Re-derive metrics and indicator values for the units a load touched, from the months that changed on."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.da
     the next part loads); the run's final call then passes the pairs already derived at `as_of` as `derived`, and
     its sweep of every unit for a new as-of date skips them. `since` (changed_since): per dirty pair the month from
     which its data changed; a unit's disbursement months before it keep their values (a pair not in it: every
-    month). A new as-of date changes the months from the earlier of the two as-of dates on."""
+    month). A new as-of date changes the months that end after the earlier of the two dates."""
     started = time.perf_counter()
     engine = get_engine(settings)
     _refresh_statistics(engine, dirty)
@@ -84,10 +84,10 @@ def derive_metrics(settings: Settings, dirty: set[tuple[str, str]], as_of: dt.da
         moved = previous != as_of.isoformat()
         as_of_moved = sweep and moved
         since = {} if everything or since is None else since
-        # each month is evaluated at min(month end, as-of): a new as-of date changes the months from the earlier
-        # of the two as-of dates on, for every unit (a part of a run derived at the new date included)
-        from_as_of = [] if not moved else [None if everything or previous is None
-                                           else min(previous, as_of.isoformat())[:7]]
+        # each month is evaluated at min(month end, as-of): a new as-of date changes the months that end after the
+        # earlier of the two dates, for every unit (a part of a run derived at the new date included)
+        from_as_of = [] if not moved else [None if everything or previous is None else (
+            min(dt.date.fromisoformat(previous), as_of) + dt.timedelta(days=1)).strftime("%Y-%m")]
         if everything:
             all_units = conn.scalars(sa.text("select unit_code from core.unit where unit_code <> :p"),
                                      {"p": province}).all()

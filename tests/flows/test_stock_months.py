@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 import random
 
 import pytest
 import sqlalchemy as sa
 
+from chitieu.warehouse import read_sql, sql_statements
 from flows.ingest import ingest
 from tests.feeds import DISB, write_csv
 
@@ -128,3 +130,48 @@ def test_a_part_derived_at_a_new_as_of_date_derives_the_earlier_as_of_month_agai
     assert derived == _afresh(engine, dt.date(2026, 12, 31))
     for unit in ("XA_CHILANG", "XA_DONGDANG"):
         assert (derived[(unit, "2026-11")], derived[(unit, "2026-12")]) == ((3000, 9000), (5000, 9000))
+
+
+def _fact_rows_read(engine, params: dict) -> int:
+    """Rows of core.fact_disbursement that sql/derive/stock_components.sql reads with `params` (EXPLAIN ANALYZE of
+    its query, the scans that ran)."""
+    statement = sql_statements(read_sql("derive/stock_components.sql"))[0]
+    query = statement.replace("create temp table stock_component on commit drop as", "", 1)
+    with engine.connect() as conn:
+        plan = conn.scalar(sa.text("explain (analyze, format json) " + query), params)
+        conn.rollback()
+
+    def rows(node) -> int:
+        own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+               if node.get("Relation Name") == "fact_disbursement" and node["Actual Loops"] else 0)
+        return own + sum(rows(child) for child in node.get("Plans", []))
+
+    return rows((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+
+
+def test_a_new_month_is_derived_without_reading_the_months_before_it(env, engine, monkeypatch):
+    """Each month a unit reports, its stock is summed from its projects' latest rows: none of the figures behind
+    them is read again. A correction of an older month follows the figures from that month on (the control)."""
+    import tasks.derive
+
+    ran: list[dict] = []
+    original = tasks.derive._script
+    monkeypatch.setattr(tasks.derive, "_script", lambda conn, name, params: (
+        ran.append(dict(params)) if name == "stock_components" else None, original(conn, name, params))[1])
+    for month, as_of in ((9, dt.date(2026, 9, 30)), (10, dt.date(2026, 10, 31)), (11, dt.date(2026, 11, 20))):
+        write_csv(env["inbox"], "XA_CHILANG", "disbursement", f"thang_{month}.csv", DISB,
+                  [[f"P{p}", "Dự án", "XA_CHILANG", "new", 20000, 1000 * month + p, f"2026-{month:02d}-15"]
+                   for p in range(1, 4)], landed_at=T0 + dt.timedelta(days=month))
+        ran.clear()
+        assert ingest(as_of=as_of).counts() == {"loaded": 1}
+    (params,) = [p for p in ran if "XA_CHILANG" in p["units"]]
+    assert dict(zip(params["units"], params["since"], strict=True))["XA_CHILANG"] == "2026-11"
+    assert _fact_rows_read(engine, params) == 0
+
+    write_csv(env["inbox"], "XA_CHILANG", "disbursement", "thang_9_dinh_chinh.csv", DISB,
+              [["P1", "Dự án", "XA_CHILANG", "new", 20000, 500, "2026-09-15"]], landed_at=T0 + dt.timedelta(days=40))
+    ran.clear()
+    assert sum(ingest(as_of=dt.date(2026, 11, 20)).counts().get(s, 0) for s in ("loaded", "loaded_with_warnings")) == 1
+    (params,) = [p for p in ran if "XA_CHILANG" in p["units"]]
+    assert _fact_rows_read(engine, params) > 0  # September and October follow the figures again
+    assert _derived(engine) == _afresh(engine, dt.date(2026, 11, 20))
