@@ -24,7 +24,7 @@ def latest_per_project(facts: pa.Table, current: set[tuple[int, str]]) -> pa.Tab
     pairs = list(current)
     wanted = pair_key(pa.array([sid for sid, _ in pairs], pa.int64()),
                       pa.array([key for _, key in pairs], pa.string()))
-    slices = pair_key(facts.column("submission_id").combine_chunks(), facts.column("slice_key").combine_chunks())
+    slices = pair_key(facts.column("submission_id"), facts.column("slice_key"))
     keep = pc.fill_null(pc.is_in(slices, value_set=wanted), False)
     if not pc.all(keep).as_py():
         facts = facts.filter(keep)
@@ -41,9 +41,8 @@ def with_milestones(latest: pa.Table, found: list[tuple]) -> pa.Table:
     """core.project_status's written columns for `latest` (in its order): its project columns and the milestone of
     each row's (project_group, as_of_date) from `found` (project_group, as_of_date, milestone_date, milestone_pct
     as text: none where no milestone is in force yet)."""
-    group, date = (latest.column(name).combine_chunks() for name in ("project_group", "as_of_date"))
     found_keys = pair_key(pa.array([f[0] for f in found], pa.string()), pa.array([f[1] for f in found], pa.date32()))
-    at = pc.index_in(pair_key(group, date), value_set=found_keys)
+    at = pc.index_in(pair_key(latest.column("project_group"), latest.column("as_of_date")), value_set=found_keys)
     columns = {name: latest.column(name) for name in _WRITTEN}
     columns["milestone_date"] = pa.array([f[2] for f in found], pa.date32()).take(at)
     columns["milestone_pct"] = pa.array([f[3] for f in found], pa.string()).take(at)
