@@ -11,15 +11,20 @@
 -- current rows of their years and follow each project's figures from date to date.
 -- Grain: one row per metric, unit and month.
 create temp table stock_component on commit drop as
-with data_years as (
+with first_months as materialized (
+    -- a disbursement slice is the month of its rows' as_of_date (tasks/parse.py::_slice_keys): from the current
+    -- slices, not from a read of every current fact, each unit's first month of each year with figures (no figure is
+    -- dated on or before an earlier month's end)
+    select unit_code, left(slice_key, 4)::int as year, min(slice_key) as first_month
+    from core.current_slice
+    where unit_code = any(:units) and feed = 'disbursement' and 'disbursement' = any(:feeds)
+    group by unit_code, left(slice_key, 4)::int
+),
+data_years as (
     select distinct extract(year from due_date)::int as year
     from core.current_tasks where unit_code = any(:units) and 'tasks' = any(:feeds)
     union
-    -- a disbursement slice is the month of its rows' as_of_date (tasks/parse.py::_slice_keys): the years from the
-    -- current slices, not from a read of every current fact
-    select distinct left(slice_key, 4)::int
-    from core.current_slice
-    where unit_code = any(:units) and feed = 'disbursement' and 'disbursement' = any(:feeds)
+    select distinct year from first_months
 ),
 month_ends as (
     select y.year, to_char(m, 'YYYY-MM') as period,
@@ -57,13 +62,6 @@ status_years as materialized (
 ),
 unit_latest as (
     select unit_code, max(latest) as latest from status_years group by unit_code
-),
-first_months as (
-    -- a unit's first month of each year with figures: no figure is dated on or before an earlier month's end
-    select unit_code, left(slice_key, 4)::int as year, min(slice_key) as first_month
-    from core.current_slice
-    where unit_code = any(:units) and feed = 'disbursement' and 'disbursement' = any(:feeds)
-    group by unit_code, left(slice_key, 4)::int
 ),
 disbursement_months as materialized (
     select s.unit_code, m.year, m.period, m.evaluated_on, m.evaluated_on >= l.latest as settled
