@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -68,6 +69,7 @@ def _text_fields(column: pa.Array) -> pa.Array:
                                        null_replacement="")
 
 
+@lru_cache(maxsize=65_536)  # a load's progress figures repeat from batch to batch (at most ~10,000 of them)
 def _numeric_value(text: str) -> bytes:
     """A numeric's binary form (PostgreSQL's numeric_send): digit count, weight, sign, display scale, then base-10000
     digits, the first of weight `weight` (value = sum digit * 10000^(weight - i))."""
@@ -95,8 +97,9 @@ def _numeric_value(text: str) -> bytes:
 
 def _numeric_fields(column: pa.Array) -> pa.Array:
     """Length + numeric value per row from decimal texts (the length alone, -1, where NULL), each distinct text
-    encoded once: the numeric columns loaded this way hold few distinct values (a milestone's required share)."""
-    coded = pc.dictionary_encode(column.cast(pa.string()))
+    encoded once: the numeric columns loaded this way hold few distinct values (a milestone's required share, a
+    progress in hundredths of a percent). A column already dictionary-encoded is taken as it is."""
+    coded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column.cast(pa.string()))
     values = [_numeric_value(text) for text in coded.dictionary.to_pylist()]
     encoded = pa.array([struct.pack(">i", len(v)) + v for v in values] + [_NULL.tobytes()], pa.large_binary())
     indices = pc.fill_null(coded.indices, len(values))

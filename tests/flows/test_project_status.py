@@ -287,8 +287,8 @@ def test_a_one_unit_correction_reads_only_its_units_block_ranges(env, engine, mo
     with engine.begin() as conn:  # other units' projects, as a national load leaves them (in code order)
         conn.execute(sa.text(
             "insert into core.project_status (unit_code, project_code, project_group, as_of_date, capital_plan_vnd,"
-            " disbursed_vnd, submission_id, milestone_date, milestone_pct)"
-            " select unit_code, 'DA' || p, 'new', date '2026-08-31', 1000, 10, 0, null, null"
+            " disbursed_vnd, submission_id, progress_pct, milestone_date, milestone_pct, status)"
+            " select unit_code, 'DA' || p, 'new', date '2026-08-31', 1000, 10, 0, 1.00, null, null, 'not_due'"
             " from (select 'XA_' || chr(65 + u / 26) || chr(65 + u % 26) || '_' || lpad(u::text, 4, '0') as unit_code"
             "       from generate_series(0, 199) u) units, generate_series(1, 500) p order by unit_code, p"))
         total = conn.scalar(sa.text("select count(*) from core.project_status"))
@@ -399,3 +399,81 @@ def test_random_months_corrections_and_late_files_keep_the_table_equal_to_the_fa
         summary = ingest(as_of=AS_OF)
         assert {o.status for o in summary.outcomes} <= {"loaded", "loaded_with_warnings"}, summary.outcomes
         _status(engine)
+
+
+# --- progress and status computed by the load (chitieu.project_figures) against their SQL definitions ----------
+
+_EDGE_FIGURES = [  # (disbursed, plan): ties of a half cent and of a milestone, 0, the bounds of the exact range
+    (1, 200), (1, 2_000), (1, 20_000), (1, 40_000), (3, 40_000), (5, 1_000_000), (300, 1_000), (299, 1_000),
+    (625, 1_000), (950, 1_000), (1, 3), (2, 3), (0, 7), (7, 7), (-1, 200), (1, -200), (5, 0), (0, 0),
+    (9_999_999_999_999, 9_999_999_999_999), (10**13, 10**13), (10**13 - 1, 3), (299_999_999_999, 10**12),
+    (10**15 + 1, 2 * 10**15 + 7), (99, 1), (100, 1), (-100, 1), (None, 100), (100, None),
+]
+_EDGE_MILESTONES = [None, "30", "62.5", "95", "100", "33.3333", "0.005", "12345.6789", "1E+2", "100.000000"]
+
+
+def _by_sql(conn, disbursed: list, plan: list, milestone: list) -> list[tuple]:
+    from chitieu.warehouse import read_sql
+
+    return [tuple(r) for r in conn.execute(sa.text(read_sql("load/project_figures.sql")),
+                                           {"disbursed": disbursed, "plan": plan, "milestone_pct": milestone})]
+
+
+def test_progress_and_status_in_arrow_equal_the_sql_functions(engine):
+    """Every row project_figures decides equals core.progress_pct and core.disbursement_status; every row it leaves
+    to PostgreSQL is one outside its exact range. Edge figures with every milestone, then random ones."""
+    import random
+
+    import pyarrow as pa
+
+    from chitieu.project_figures import EXACT_BELOW, project_figures
+
+    rng = random.Random(7)
+    rows = [(d, p, m) for d, p in _EDGE_FIGURES for m in _EDGE_MILESTONES]
+    for _ in range(20_000):
+        plan = rng.choice([rng.randrange(1, 10**4), rng.randrange(1, 10**9), rng.randrange(1, 10**13)])
+        disbursed = rng.choice([rng.randrange(0, plan + 1), plan * rng.randrange(0, 201) // 200,
+                                plan * rng.randrange(0, 20_001) // 20_000 + rng.choice([0, 1, -1])])
+        rows.append((disbursed, plan, rng.choice(_EDGE_MILESTONES)))
+    disbursed, plan, milestone = (list(column) for column in zip(*rows, strict=True))
+    progress, status, unsure = project_figures(pa.array(disbursed, pa.int64()), pa.array(plan, pa.int64()),
+                                               pa.array(milestone, pa.string()))
+    with engine.connect() as conn:
+        expected = _by_sql(conn, disbursed, plan, milestone)
+    decided = sorted(set(range(len(rows))) - set(unsure.tolist()))
+    got = list(zip(progress.cast(pa.string()).to_pylist(), status.to_pylist(), strict=True))
+    wrong = [(rows[i], got[i], expected[i]) for i in decided if got[i] != expected[i]]
+    assert not wrong, wrong[:10]
+    for i in unsure.tolist():  # left to PostgreSQL: only rows outside the exact range the module states
+        assert _outside_exact_range(*rows[i], EXACT_BELOW), rows[i]
+    assert len(decided) > 0.9 * len(rows)
+
+
+def _outside_exact_range(d, p, m, bound) -> bool:
+    from decimal import Decimal
+
+    if d is None or p is None or max(abs(d), abs(p)) >= bound or (p and abs(d) >= 100 * abs(p)):
+        return True
+    if m is None:
+        return False
+    scale = max(0, -Decimal(m).as_tuple().exponent)
+    scaled = int(Decimal(m) * 10**scale)
+    return abs(d) * 100 * 10**scale >= 2**62 or abs(p) * abs(scaled) >= 2**62
+
+
+def test_a_units_first_projects_get_the_sql_progress_and_status_edge_figures_included(env, engine):
+    """A unit's first file goes through the COPY of computed figures (a batch of first submissions), with half
+    cents, milestone ties and a plan beyond the exact range (left to PostgreSQL): the table equals the view."""
+    write_csv(env["inbox"], "XA_CHILANG", "disbursement", "thang_9.csv", DISB,
+              [["A1", "Tròn nửa xu", "XA_CHILANG", "transitional", 20_000, 1, "2026-09-30"],
+               ["A2", "Đúng mốc", "XA_CHILANG", "transitional", 1_000, 600, "2026-09-30"],
+               ["A3", "Dưới mốc", "XA_CHILANG", "transitional", 1_000, 599, "2026-09-30"],
+               ["A4", "Vốn rất lớn", "XA_CHILANG", "new", 20_000_000_000_000, 8_000_000_000_001, "2026-09-30"],
+               ["A5", "Chưa đến mốc", "XA_CHILANG", "new", 3, 1, "2026-05-31"],
+               ["A6", "Chưa giải ngân", "XA_CHILANG", "completed", 7, 0, "2026-07-01"]], landed_at=T0)
+    summary = ingest(as_of=AS_OF)
+    assert {o.status for o in summary.outcomes} <= {"loaded", "loaded_with_warnings"}, summary.outcomes
+    status = _status(engine)
+    assert {k[1]: (str(r.progress_pct), r.status) for k, r in status.items()} == {
+        "A1": ("0.01", "behind"), "A2": ("60.00", "on_track"), "A3": ("59.90", "behind"),
+        "A4": ("40.00", "on_track"), "A5": ("33.33", "not_due"), "A6": ("0.00", "behind")}
