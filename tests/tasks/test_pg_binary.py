@@ -70,6 +70,14 @@ def test_binary_copy_reads_as_csv_does(engine, rows):
         assert [str(r[9]) for r in binary] == ["60.00", "0.5", "None", "-12345678.00010", "0.0001", "1000"]
 
 
+def test_dictionary_encoded_numeric_reads_as_its_texts(engine):
+    """A numeric column already dictionary-encoded (chitieu.project_figures' progress) is taken as it is."""
+    texts = pa.array(["62.50", None, "0.00", "62.50", "-0.25", "100.00"], pa.string())
+    coded = pa.table({"share": texts.dictionary_encode()})
+    assert [str(r[-1]) for r in _rows_after_copy(engine, coded, "binary")] == \
+        [str(r[-1]) for r in _rows_after_copy(engine, pa.table({"share": texts}), "csv")]
+
+
 def test_numeric_not_a_number_reads_as_csv_does(engine):
     table = pa.table({"share": pa.array(["NaN", "-0.5"], pa.string())})
     assert [str(r[-1]) for r in _rows_after_copy(engine, table, "binary")] == ["NaN", "-0.5"]
