@@ -57,16 +57,15 @@ def _fixed_fields(column: pa.Array, pg_type: str) -> pa.Array:
     return _binary(fields.reshape(-1), lengths)
 
 
-def _text_fields(column: pa.Array) -> pa.Array:
-    """Length + UTF-8 bytes per row (the length alone, -1, where NULL)."""
+def _text_fields(column: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Length per row (-1 where NULL), then the UTF-8 bytes (NULL where NULL): two fields of the row join, so that
+    the text is copied once, into the rows."""
     text = column.cast(pa.large_string())
     lengths = pc.fill_null(pc.binary_length(text), 0).to_numpy(zero_copy_only=False).astype(">i4")
     if text.null_count:
         lengths[text.is_null().to_numpy(zero_copy_only=False)] = -1
     prefix = _binary(lengths.view(np.uint8), np.full(len(text), 4, dtype=np.int64))
-    return pc.binary_join_element_wise(prefix, text.cast(pa.large_binary()), pa.scalar(b"", pa.large_binary()),
-                                       null_handling="replace",
-                                       null_replacement="")
+    return prefix, text.cast(pa.large_binary())
 
 
 @lru_cache(maxsize=65_536)  # a load's progress figures repeat from batch to batch (at most ~10,000 of them)
@@ -114,7 +113,7 @@ def encode(table: pa.Table, pg_types: list[str]) -> list[bytes | pa.Buffer]:
     for column, pg_type in zip(table.columns, pg_types, strict=True):
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         if pg_type == "text":
-            fields.append(_text_fields(column))
+            fields.extend(_text_fields(column))
         elif pg_type == "numeric":
             fields.append(_numeric_fields(column))
         elif pg_type in _FIXED:
@@ -124,7 +123,8 @@ def encode(table: pa.Table, pg_types: list[str]) -> list[bytes | pa.Buffer]:
     if n == 0:
         return [_HEADER, _TRAILER]
     count = pa.scalar(np.array([k], dtype=">i2").tobytes(), pa.large_binary())
-    rows = pc.binary_join_element_wise(count, *fields, pa.scalar(b"", pa.large_binary()))
+    rows = pc.binary_join_element_wise(count, *fields, pa.scalar(b"", pa.large_binary()), null_handling="replace",
+                                       null_replacement="")  # a NULL text: its length (-1) alone
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + n + 1]
     body = rows.buffers()[2][offsets[0]:offsets[-1]]
     return [_HEADER, body, _TRAILER]
