@@ -10,6 +10,7 @@ from pathlib import Path
 from prefect import flow, runtime, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 
 from chitieu.approval import auto_lock
@@ -95,11 +96,11 @@ class _Pipeline:
                                                         since=quote(changed_since(accepted)), wait_for=[settling]))
             self.derived |= dirty
 
-    def finish(self):
+    def finish(self) -> PrefectFuture | None:
         """The last part loaded (the run's own derive takes its units), every part's derive done and its facts
         settled, but for the last part's settle when an earlier part of its feed settled in this run: returned, for
         the caller to wait for after starting the run's derive, which the statistics of the earlier parts serve as
-        well (~0.3 s off the run's tail); None when there is none."""
+        well (the tail of a national pass 0.83 → 0.70 s in one timeline); None when there is none."""
         self._collect(derive=False)
         last = None
         if len(self._settling) > 1 and self._settling[-1][0] in {feed for feed, _ in self._settling[:-1]}:
@@ -116,7 +117,8 @@ class _Pipeline:
 
 
 def process_files(settings: Settings, files_by_feed: dict, catalog, as_of: dt.date, run_id: int,
-                  derive_parts: bool = True) -> tuple[list[SubmissionOutcome], set[tuple[str, str]], object]:
+                  derive_parts: bool = True,
+                  ) -> tuple[list[SubmissionOutcome], set[tuple[str, str]], PrefectFuture | None]:
     """Parse, validate and load each feed's new files in this process, one batch per feed: a feed of more than
     PART_BYTES of new files in parts of whole units, pipelined (_Pipeline). Returns the outcomes, the (unit,
     feed) pairs already derived at `as_of`, and the last part's settle still running (_Pipeline.finish) or None."""
