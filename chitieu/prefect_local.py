@@ -136,16 +136,23 @@ def _start(folder: Path) -> dict:
     return state
 
 
-def _terminate(pid: int, timeout: float = 20) -> None:
-    """Stop a server's process group (the server and what it started), politely first."""
+def _terminate(pid: int, timeout: float = 20) -> bool:
+    """Stop a server's process group (the server and what it started), politely first; the process alone when it
+    leads no group. Whether it ended."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:
             os.killpg(pid, sig)
+        except ProcessLookupError:  # not a group's leader (or gone): the process itself
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        except PermissionError:
+            return not _alive(pid)
         deadline = time.monotonic() + timeout
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         if not _alive(pid):
-            return
+            return True
+    return False
 
 
 def ensure_server(home: Path) -> dict:
@@ -165,14 +172,17 @@ def ensure_server(home: Path) -> dict:
 
 
 def stop_server(home: Path) -> bool:
-    """Stop the local server; False when none was running."""
+    """Stop the local server; False when none was running. The server's address is forgotten once it has ended,
+    not before: a server that did not stop is named, and a later stop tries again."""
     folder = server_dir(home)
     with _locked(folder):
         state = _read_state(folder)
-        (folder / STATE_FILE).unlink(missing_ok=True)
         if not state or not _alive(state["pid"]) or not _is_our_server(state["pid"], folder):
+            (folder / STATE_FILE).unlink(missing_ok=True)
             return False
-        _terminate(state["pid"])
+        if not _terminate(state["pid"]):
+            raise ChitieuError(f"the local Prefect server (process {state['pid']}) did not stop")
+        (folder / STATE_FILE).unlink(missing_ok=True)
         return True
 
 

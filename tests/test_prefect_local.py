@@ -100,3 +100,16 @@ def test_a_user_prefect_api_is_used_and_no_local_server_started(env):
     assert result.exit_code == 0, result.output
     assert f"prefect UI: {get_current_settings().ui_url}" in result.output
     assert not Path(env["home"], "prefect").exists()
+
+
+def test_terminate_ends_a_process_that_leads_no_group_and_says_so():
+    """A server's pid that is not its process group's leader is still stopped, and the stop says it ended (killpg
+    alone missed it, and the stop reported success with the server still running)."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])  # this process's group
+    try:
+        assert os.getpgid(child.pid) != child.pid
+        assert prefect_local._terminate(child.pid, timeout=5)
+        assert child.poll() is not None
+    finally:
+        child.kill()
+        child.wait()
