@@ -13,12 +13,14 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import NamedTuple
 from xml.etree import ElementTree
 
 from chitieu.errors import FileRejected
 
-__all__ = ["MAX_CELLS", "MAX_UNCOMPRESSED", "SPREADSHEET_EXTENSIONS", "read_sheet"]
+__all__ = ["MAX_CELLS", "MAX_UNCOMPRESSED", "SPREADSHEET_EXTENSIONS", "ods_extent", "read_sheet"]
 
 SPREADSHEET_EXTENSIONS = (".xlsx", ".xls", ".ods")
 MAX_UNCOMPRESSED = 400 * 1024 * 1024
@@ -28,19 +30,22 @@ Grid = list[tuple[int, list]]
 
 
 def _check_zip(data: bytes, name: str, kind: str) -> None:
-    """Refuse a workbook that is not a zip, expands past MAX_UNCOMPRESSED or (.xlsx) spans too many cells."""
+    """Refuse a workbook that is not a zip, expands past MAX_UNCOMPRESSED or spans too many cells."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             expanded = sum(info.file_size for info in archive.infolist())
             if expanded > MAX_UNCOMPRESSED:
                 raise FileRejected(name, f"workbook expands to {expanded // 2**20} MB; refusing to open it",
                                    check="file_size")
-            if kind == ".xlsx":
-                try:
+            try:
+                if kind == ".xlsx":
                     _check_xlsx_extent(archive, name)
-                except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-                    raise FileRejected(name, f"cannot read the first sheet: {type(exc).__name__}",
-                                       check="file_structure") from None
+                else:
+                    _check_ods_extent(archive, name)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, KeyError, ValueError,
+                    ElementTree.ParseError) as exc:
+                raise FileRejected(name, f"cannot read the first sheet: {type(exc).__name__}",
+                                   check="file_structure") from None
     except zipfile.BadZipFile:
         raise FileRejected(name, f"not a valid {kind} workbook (not a zip archive)", check="file_structure") from None
 
@@ -76,15 +81,46 @@ def _check_xlsx_extent(archive: zipfile.ZipFile, name: str) -> None:
                     last_row = max(last_row, int(digits))
                     last_col = max(last_col, _column_number(letters))
                 tail = window[-64:]
-        if last_col > _LAST_COLUMN or last_row > _LAST_ROW:
-            raise FileRejected(name, "a cell reference lies beyond the last cell a sheet can have (XFD1048576)",
-                               check="file_structure",
-                               problem_vi="tệp bị hỏng: có ô nằm ngoài ô cuối cùng của trang tính (XFD1048576)")
-        if last_row * last_col > MAX_CELLS:
-            raise FileRejected(name, f"a sheet holds more than {MAX_CELLS:,} cells; refusing to read it "
-                                     "(split it, or send CSV)", check="file_size",
-                               problem_vi=f"trang tính có hơn {MAX_CELLS:,} ô".replace(",", ".")
-                               + "; đề nghị tách tệp hoặc gửi tệp CSV")
+        _refuse_past_bounds(name, last_row, last_col)
+
+
+def _refuse_past_bounds(name: str, last_row: int, last_col: int) -> None:
+    """A sheet whose filled cells reach row `last_row` and column `last_col` (1-based) is refused when it lies
+    beyond the last cell a sheet can have or when calamine's dense rectangle would exceed MAX_CELLS."""
+    if last_col > _LAST_COLUMN or last_row > _LAST_ROW:
+        raise FileRejected(name, "a cell reference lies beyond the last cell a sheet can have (XFD1048576)",
+                           check="file_structure",
+                           problem_vi="tệp bị hỏng: có ô nằm ngoài ô cuối cùng của trang tính (XFD1048576)")
+    if last_row * last_col > MAX_CELLS:
+        raise FileRejected(name, f"a sheet holds more than {MAX_CELLS:,} cells; refusing to read it "
+                                 "(split it, or send CSV)", check="file_size",
+                           problem_vi=f"trang tính có hơn {MAX_CELLS:,} ô".replace(",", ".")
+                           + "; đề nghị tách tệp hoặc gửi tệp CSV")
+
+
+def _check_ods_extent(archive: zipfile.ZipFile, name: str) -> None:
+    """Refuse an .ods sheet whose filled cells span more than MAX_CELLS before calamine reads it.
+
+    An .ods file states repetition instead of writing cells out (`table:number-rows-repeated`,
+    `table:number-columns-repeated`): an 840-byte file can describe 10^9 filled cells. calamine expands them into
+    its dense rectangle, up to its own cap of 10^8 cells (~6 GB), before `sheet.end` could be looked at. The
+    extent is summed from those counts by a streaming read of content.xml instead (bounded by MAX_UNCOMPRESSED,
+    checked before). Empty repeated cells and rows (LibreOffice writes them up to the sheet's last column and row)
+    do not count: calamine does not keep them either."""
+    for rows, cols in ods_extent(archive).values():
+        _refuse_past_bounds(name, rows, cols)
+
+
+def ods_extent(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
+    """Sheet name -> (last row, last column), 1-based, of the filled cells of an .ods workbook, repetitions
+    counted (see _check_ods_extent); read as a stream."""
+    last: dict[str, tuple[int, int]] = {}
+    with archive.open("content.xml") as content:
+        for cell in _ods_cells(content):
+            if cell.filled:
+                rows, cols = last.get(cell.sheet, (0, 0))
+                last[cell.sheet] = (max(rows, cell.row + cell.rows), max(cols, cell.col + cell.cols))
+    return last
 
 
 def _first_visible_sheet(book, name: str):
@@ -183,27 +219,32 @@ _ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 
 
-def _ods_percent_cells(data: bytes, sheet_name: str) -> set[tuple[int, int]]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        content = archive.read("content.xml")
-    if b'value-type="percentage"' not in content:
-        return set()
+class _OdsCell(NamedTuple):
+    """One cell element of an .ods content.xml: its sheet, 0-based first row and column, how many rows and
+    columns it stands for (repetition), its value type, and whether it holds anything."""
+
+    sheet: str
+    row: int
+    col: int
+    rows: int
+    cols: int
+    value_type: str | None
+    filled: bool
+
+
+def _ods_cells(content) -> Iterator[_OdsCell]:
+    """Every cell element of an .ods content.xml (a binary stream), read as a stream: a row's elements are
+    dropped once it has been read, so memory stays bounded whatever the file's size."""
     t, o = _ODS_TABLE, _ODS_OFFICE
-    out: set[tuple[int, int]] = set()
-    inside, row, col, row_repeat = False, 0, 0, 1
-    for event, element in ElementTree.iterparse(io.BytesIO(content), events=("start", "end")):
+    sheet, row, col, row_repeat = "", 0, 0, 1
+    for event, element in ElementTree.iterparse(content, events=("start", "end")):
         tag = element.tag
         if tag == t + "table":
-            if event == "start" and element.get(t + "name") == sheet_name:
-                inside, row = True, 0
-            elif event == "end" and inside:
-                break
-            continue
-        if not inside:
-            if event == "end":
+            if event == "start":
+                sheet, row = element.get(t + "name", ""), 0
+            else:
                 element.clear()
-            continue
-        if tag == t + "table-row":
+        elif tag == t + "table-row":
             if event == "start":
                 col, row_repeat = 0, int(element.get(t + "number-rows-repeated", "1"))
             else:
@@ -211,11 +252,22 @@ def _ods_percent_cells(data: bytes, sheet_name: str) -> set[tuple[int, int]]:
                 element.clear()
         elif tag in (t + "table-cell", t + "covered-table-cell") and event == "end":
             repeat = int(element.get(t + "number-columns-repeated", "1"))
-            if element.get(o + "value-type") == "percentage":
-                for r in range(row, row + min(row_repeat, 10_000)):
-                    for c in range(col, col + min(repeat, 10_000)):
-                        out.add((r, c))
+            value_type = element.get(o + "value-type")
+            yield _OdsCell(sheet, row, col, row_repeat, repeat, value_type, value_type is not None or len(element) > 0)
             col += repeat
+
+
+def _ods_percent_cells(data: bytes, sheet_name: str) -> set[tuple[int, int]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        content = archive.read("content.xml")
+    if b'value-type="percentage"' not in content:
+        return set()
+    out: set[tuple[int, int]] = set()
+    for cell in _ods_cells(io.BytesIO(content)):
+        if cell.sheet == sheet_name and cell.value_type == "percentage":
+            for r in range(cell.row, cell.row + min(cell.rows, 10_000)):
+                for c in range(cell.col, cell.col + min(cell.cols, 10_000)):
+                    out.add((r, c))
     return out
 
 

@@ -8,12 +8,13 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from pathlib import Path
 
 from chitieu.feeds import feed_spec
 from chitieu.landing import LandedFile
 
-__all__ = ["DISB", "DOSSIER", "labels", "landed", "write_csv", "write_json", "write_xlsx"]
+__all__ = ["DISB", "DOSSIER", "labels", "landed", "ods_repeat_bomb", "write_csv", "write_json", "write_xlsx"]
 
 # Canonical column names of the feeds most tests write (the dossier feed without its satisfaction survey).
 DOSSIER = ["unit_code", "period", "received_total", "received_online", "resolved_total", "resolved_on_time"]
@@ -86,3 +87,36 @@ def landed(path: Path) -> LandedFile:
     unit, feed = path.parent.parent.name, path.parent.name
     return LandedFile(path, f"{unit}/{feed}/{path.name}", unit, feed, hashlib.sha256(data).hexdigest(), len(data),
                       dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC))
+
+
+def ods_repeat_bomb(rows: list[list], repeated_rows: int = 20_000, repeated_columns: int = 1_000,
+                    filled: bool = True) -> bytes:
+    """A ~1 KB .ods of `rows` (text cells) whose last row states one cell repeated over `repeated_rows` x
+    `repeated_columns`: 20 million filled cells by default, which calamine would expand into its dense grid
+    (~1.2 GB, 3.6 s here); with `filled` false, an empty one, as LibreOffice writes to the sheet's end."""
+    def cell(value) -> str:
+        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+
+    body = "".join(f"<table:table-row>{''.join(cell(v) for v in row)}</table:table-row>" for row in rows)
+    value = ' office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>' if filled else "/>"
+    body += (f'<table:table-row table:number-rows-repeated="{repeated_rows}"><table:table-cell '
+             f'table:number-columns-repeated="{repeated_columns}"{value}</table:table-row>')
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content'
+               ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+               ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+               ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+               f'<office:spreadsheet><table:table table:name="Sheet1">{body}</table:table></office:spreadsheet>'
+               "</office:body></office:document-content>")
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest'
+                ' xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/"'
+                ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                "</manifest:manifest>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet",
+                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return out.getvalue()

@@ -13,10 +13,12 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 from chitieu.config import FEEDS, Settings
 from chitieu.landing import ACCEPTED_EXTENSIONS as EXTENSIONS
 from chitieu.runtime import command_line_run
+from chitieu.spreadsheets import ods_extent
 
 __all__ = ["Refused", "UploadLimits", "land_upload", "receive", "safe_name"]
 
@@ -53,17 +55,28 @@ def safe_name(raw: str | None, sha256: str, now: dt.datetime) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S')}_{sha256[:10]}_{stem}{ext}"
 
 
-def check_workbook(data: bytes, limits: UploadLimits) -> None:
-    """Refuse a workbook whose members expand past the limit (a zip bomb) or whose sheets hold more rows than an
-    upload may, before any XML is parsed: reading stops at each member's declared size, so memory stays bounded."""
+def _too_many_rows(limits: UploadLimits) -> Refused:
+    return Refused(413, "too_many_rows",
+                   f"Tệp có hơn {limits.max_rows:,} dòng; một lần gửi chỉ nhận tối đa "
+                   f"{limits.max_rows:,} dòng, hãy chia nhỏ tệp.".replace(",", "."))
+
+
+def check_workbook(data: bytes, limits: UploadLimits, ods: bool = False) -> None:
+    """Refuse a workbook (.xlsx, or .ods with `ods`) whose members expand past the limit (a zip bomb) or whose
+    sheets hold more rows than an upload may, before any cell is read: reading stops at each member's declared
+    size, so memory stays bounded (an .ods sheet's rows are counted with their stated repetitions)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
             expanded = sum(m.file_size for m in members)
             if expanded > limits.max_xlsx_expanded:
                 raise Refused(413, "workbook_too_large",
-                              f"Tệp Excel khi giải nén lớn {expanded // 2**20} MB, vượt giới hạn "
+                              f"Tệp bảng tính khi giải nén lớn {expanded // 2**20} MB, vượt giới hạn "
                               f"{limits.max_xlsx_expanded // 2**20} MB; hãy chia nhỏ tệp hoặc gửi CSV.")
+            if ods:
+                if sum(rows for rows, _ in ods_extent(archive).values()) > limits.max_rows:
+                    raise _too_many_rows(limits)
+                return
             rows = 0
             for member in members:
                 if not (member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml")):
@@ -74,11 +87,10 @@ def check_workbook(data: bytes, limits: UploadLimits) -> None:
                         rows += len(_ROW_TAG.findall(tail + chunk))
                         tail = chunk[-16:]  # a tag across chunks may count twice: an upper bound
                         if rows > limits.max_rows:
-                            raise Refused(413, "too_many_rows",
-                                          f"Tệp Excel có hơn {limits.max_rows:,} dòng; một lần gửi chỉ nhận tối đa "
-                                          f"{limits.max_rows:,} dòng, hãy chia nhỏ tệp.".replace(",", "."))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError):
-        return  # not a readable zip: the pipeline rejects it with its own reason (check file_structure)
+                            raise _too_many_rows(limits)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError, KeyError, ValueError,
+            ElementTree.ParseError):
+        return  # not a readable workbook: the pipeline rejects it with its own reason (check file_structure)
 
 
 def land_upload(inbox: Path, unit: str, feed: str, name: str, data: bytes) -> str:
@@ -115,8 +127,8 @@ def receive(settings: Settings, unit: str, feed: str, file_name: str | None, dat
     name = safe_name(file_name, hashlib.sha256(data).hexdigest(), now)
     if os.path.splitext(name)[1].lower() not in EXTENSIONS:
         raise Refused(422, "file_format", f"Định dạng tệp không được nhận; hãy gửi tệp {', '.join(EXTENSIONS)}.")
-    if name.endswith(".xlsx"):
-        check_workbook(data, limits)
+    if name.endswith((".xlsx", ".ods")):
+        check_workbook(data, limits, ods=name.endswith(".ods"))
     rel_path = f"{unit}/{feed}/{name}"
     if dry_run:
         landed = landed_upload(settings.inbox, rel_path, data)

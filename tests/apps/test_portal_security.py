@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from apps.portal.intake import UploadLimits
 from tests.apps.conftest import AS_OF, CLERK, CLERK2, OTHER_UNIT, PROVINCE, UNIT, csrf_of, dossier_csv
+from tests.feeds import DOSSIER, ods_repeat_bomb
 
 
 def _upload_form(client, data: bytes, name: str = "thang10.csv", **fields):
@@ -164,6 +165,24 @@ def test_zip_bombs_and_million_row_workbooks_are_refused_in_bounded_memory(porta
             assert answer.json()["message_vi"]
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
     assert grown_mb < 150, f"peak memory grew {grown_mb:.0f} MB"
+    assert _inbox_files(portal) == []
+
+
+def test_an_ods_workbook_is_bounded_by_its_stated_repetitions(portal):
+    # 60,000 rows stated by one repeated row (~1 KB): over the upload's 50,000 rows, refused before calamine
+    # expands it; a LibreOffice file's empty repeated rows and columns (to the sheet's end) do not count
+    stated = ods_repeat_bomb([DOSSIER, [UNIT, "2026-01", 1, 1, 1, 1]], repeated_rows=60_000, repeated_columns=6)
+    empty_to_the_end = ods_repeat_bomb([DOSSIER, [UNIT, "2026-01", 100, 80, 90, 85]], repeated_rows=1_048_574,
+                                       repeated_columns=16_384, filled=False)
+    assert len(stated) < 2048
+    with portal.api(CLERK) as api:
+        answer = api.post("/api/v1/submissions", params={"feed": "dossier"},
+                          files={"file": ("bao-cao.ods", stated)})
+        assert answer.status_code == 413 and answer.json()["error"] == "too_many_rows", answer.text
+        assert "50.000" in answer.json()["message_vi"]
+        answer = api.post("/api/v1/submissions", params={"feed": "dossier", "dry_run": "true"},
+                          files={"file": ("bao-cao.ods", empty_to_the_end)})
+        assert answer.status_code == 200 and answer.json()["status"] == "loaded", answer.text
     assert _inbox_files(portal) == []
 
 

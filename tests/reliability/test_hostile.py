@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.feeds import DISB, DOSSIER
+from tests.feeds import DISB, DOSSIER, ods_repeat_bomb
 from tests.reliability import tools
 
 AS_OF = tools.AS_OF
@@ -136,6 +136,9 @@ def build_corpus(inbox: Path, outside: Path, big: bool = True) -> list[Case]:
     wide_rows = b"".join(b'<row r="%d"><c r="XFD%d"><v>1</v></c></row>' % (n, n) for n in range(3, 20_003))
     put(Case("wide_rows_bomb", f"{d}/wide_rows_bomb.xlsx", "rejected", "file_size", fragment="cells"),
         _patch_sheet(xlsx_ok, lambda b: b.replace(b"</sheetData>", wide_rows + b"</sheetData>")))
+    # .ods states repetition instead of writing cells out: refused from its stated extent, before calamine expands it
+    put(Case("repeated_cells_bomb", f"{d}/repeated_cells_bomb.ods", "rejected", "file_size", fragment="cells"),
+        ods_repeat_bomb([DOSSIER, [u, "2026-01", 1, 1, 1, 1]]))
     put(Case("billion_laughs", f"{d}/billion_laughs.xlsx", "rejected", "file_structure"),
         _patch_sheet(_xlsx([DOSSIER, [u, "2026-01", 1, 1, 1, 1]]), _laughs))
     put(Case("bad_cell_ref", f"{d}/bad_cell_ref.xlsx", "rejected", "file_structure"),
