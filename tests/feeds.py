@@ -89,11 +89,12 @@ def landed(path: Path) -> LandedFile:
                       dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC))
 
 
-def ods_repeat_bomb(rows: list[list], repeated_rows: int = 20_000, repeated_columns: int = 1_000,
+def ods_repeat_bomb(rows: list[list], repeated_rows: int = 100_000, repeated_columns: int = 1_001,
                     filled: bool = True) -> bytes:
     """A ~1 KB .ods of `rows` (text cells) whose last row states one cell repeated over `repeated_rows` x
-    `repeated_columns`: 20 million filled cells by default, which calamine would expand into its dense grid
-    (~1.2 GB, 3.6 s here); with `filled` false, an empty one, as LibreOffice writes to the sheet's end."""
+    `repeated_columns`: by default 100.1 million filled cells, just past the 10^8 that calamine expands into its
+    dense grid before refusing (20 million took it 1.2 GB and 3.6 s here); with `filled` false, an empty cell, as
+    LibreOffice writes one to the sheet's end."""
     def cell(value) -> str:
         return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
 

@@ -136,7 +136,8 @@ def build_corpus(inbox: Path, outside: Path, big: bool = True) -> list[Case]:
     wide_rows = b"".join(b'<row r="%d"><c r="XFD%d"><v>1</v></c></row>' % (n, n) for n in range(3, 20_003))
     put(Case("wide_rows_bomb", f"{d}/wide_rows_bomb.xlsx", "rejected", "file_size", fragment="cells"),
         _patch_sheet(xlsx_ok, lambda b: b.replace(b"</sheetData>", wide_rows + b"</sheetData>")))
-    # .ods states repetition instead of writing cells out: refused from its stated extent, before calamine expands it
+    # .ods states repetition instead of writing cells out: refused for its stated extent before calamine expands it
+    # (which refused this one only at its own cap, as file_structure, after building 10^8 cells)
     put(Case("repeated_cells_bomb", f"{d}/repeated_cells_bomb.ods", "rejected", "file_size", fragment="cells"),
         ods_repeat_bomb([DOSSIER, [u, "2026-01", 1, 1, 1, 1]]))
     put(Case("billion_laughs", f"{d}/billion_laughs.xlsx", "rejected", "file_structure"),
