@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from chitieu.catalog import read_catalog
 from chitieu.config import FEEDS, Settings
 from chitieu.landing import ACCEPTED_EXTENSIONS as EXTENSIONS
 from chitieu.runtime import command_line_run
@@ -119,6 +120,8 @@ def receive(settings: Settings, unit: str, feed: str, file_name: str | None, dat
 
     if feed not in FEEDS:
         raise Refused(422, "unknown_feed", f"Loại báo cáo «{feed}» không tồn tại; chọn một trong: {', '.join(FEEDS)}.")
+    if unit not in read_catalog(settings.catalog_dir).submitter_codes:  # never a path built from anything else
+        raise Refused(422, "unknown_unit", f"«{unit[:40]}» không phải mã của một đơn vị gửi số liệu trong danh mục.")
     if len(data) > limits.max_bytes:
         raise Refused(413, "too_large", f"Tệp lớn hơn giới hạn {limits.max_bytes // 2**20} MB.")
     if not data:

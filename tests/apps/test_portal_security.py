@@ -55,6 +55,27 @@ def test_a_unit_never_reaches_another_units_pages(portal):
         assert province.get(f"/submissions?unit={OTHER_UNIT}").status_code == 200
 
 
+def test_a_province_account_submits_only_for_a_submitting_unit_and_never_outside_the_inbox(portal):
+    # the `unit` a province account names is a folder name: only a submitting unit of the catalog is one
+    root = portal.settings.inbox.parent
+    before = {p for p in root.rglob("*") if p.is_file()}
+    with portal.api(PROVINCE) as api:
+        for unit in ("../escaped", "../../tmp/escaped", "NOPE", "LANGSON", f"{UNIT}/../{OTHER_UNIT}", ""):
+            for dry_run in ("false", "true"):
+                answer = api.post("/api/v1/submissions", params={"feed": "dossier", "unit": unit, "dry_run": dry_run},
+                                  files={"file": ("bao-cao.csv", dossier_csv(UNIT))})
+                assert answer.status_code == 422, (unit, answer.status_code, answer.text[:300])
+                assert answer.json()["error"] in ("unknown_unit", "unit_required") and answer.json()["message_vi"]
+        assert api.post("/api/v1/submissions", params={"feed": "dossier", "unit": UNIT},
+                        files={"file": ("bao-cao.csv", dossier_csv(UNIT))}).json()["status"] == "loaded"
+    landed = {p for p in portal.settings.inbox.rglob("*") if p.is_file()} - before
+    assert [p.relative_to(portal.settings.inbox).parts[:2] for p in landed] == [(UNIT, "dossier")], landed
+    assert not [p for p in root.parent.rglob("*escaped*")], "a file landed outside the inbox"
+    assert not {p.relative_to(portal.settings.inbox).parts[0] for p in portal.settings.inbox.iterdir()} - {UNIT}
+    with portal.engine.connect() as conn:
+        assert conn.scalars(sa.text("select distinct unit_code from audit.submission")).all() == [UNIT]
+
+
 def test_pages_need_a_session_and_forms_a_csrf_token(portal):
     import httpx
 
