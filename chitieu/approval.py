@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from chitieu.config import FEEDS
 from chitieu.errors import CatalogError, ChitieuError
+from chitieu.warehouse import read_sql
 
 __all__ = ["Lock", "approve", "approve_period", "auto_lock", "explain_warning", "lock_units", "locked_periods",
            "read_lock_days", "reopen", "reopen_period"]
@@ -106,7 +107,8 @@ def approve(conn: sa.Connection, unit: str, feed: str, period: str, by: str, *, 
 
 def reopen(conn: sa.Connection, unit: str, feed: str, period: str, by: str, reason: str) -> int:
     """Reopen an approved period, with the reason kept; the files the lock refused for that period are released (the
-    same bytes sent again are new content, and `chitieu rerun` takes them). Returns how many were released."""
+    same bytes sent again are new content, and `chitieu rerun` takes them), and so are the copies of them sent while
+    it was locked (recorded as their duplicates). Returns how many refusals were released."""
     _check(conn, unit, feed, period)
     if not (reason or "").strip():
         raise ApprovalError("a reopening needs a reason (--reason)")
@@ -119,12 +121,7 @@ def reopen(conn: sa.Connection, unit: str, feed: str, period: str, by: str, reas
         "insert into audit.approval (unit_code, feed, period, status, acted_by, reason)"
         " values (:u, :f, :p, 'reopened', :by, :reason)"),
         {"u": unit, "f": feed, "p": period, "by": by.strip(), "reason": reason.strip()})
-    return conn.execute(sa.text(
-        "update audit.submission s set lock_released_at = clock_timestamp()"
-        " where s.unit_code = :u and s.feed = :f and s.status = 'rejected' and s.lock_released_at is null"
-        " and exists (select 1 from audit.check_result c, jsonb_array_elements(c.sample) e"
-        "             where c.submission_id = s.submission_id and c.expectation = 'period_locked'"
-        "               and e ->> 'period' = :p)"), {"u": unit, "f": feed, "p": period}).rowcount
+    return conn.scalar(sa.text(read_sql("approval/release_refusals.sql")), {"u": unit, "f": feed, "p": period})
 
 
 def explain_warning(conn: sa.Connection, submission_id: int, expectation: str, column: str | None, text: str,

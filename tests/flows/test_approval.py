@@ -88,18 +88,23 @@ def test_approved_period_refuses_a_new_file_until_reopened(env, engine, smtp):
             "select severity, message_vi, sample from mart.data_quality where expectation = 'period_locked'")).one()
     assert quality.severity == "error" and quality.sample[0]["approved_by"] == "reviewer@tinh"
 
-    # resending the same bytes while locked changes nothing (no new refusal, no new mail)
+    # resending the same bytes while locked changes nothing (no new refusal, no new mail); under another name they
+    # are a duplicate of the refusal
     os.utime(fixed, (time.time(), time.time()))
     mails = len(smtp.messages)
     assert ingest(as_of=AS_OF).counts() == {}
     assert len(smtp.messages) == mails
+    copy = _write(env, "t09_gui_lai.csv", SEPT_FIXED)
+    assert ingest(as_of=AS_OF).counts() == {"duplicate": 1}
 
     assert _reopen(engine, "2026-09") == 1
     with pytest.raises(ChitieuError, match="not approved"):
         _reopen(engine, "2026-09")
     assert _online_rate(engine, UNIT, "2026-09") == (900, False)
 
-    # the same bytes, sent again under the same name, are now taken: a new version of September
+    # the same bytes, sent again under the same name, are now taken: a new version of September (the copy sent
+    # while locked was released with the refusal: it is this run's duplicate of it, not what kept it "seen")
+    copy.unlink()
     stamp = time.time() + 5
     os.utime(fixed, (stamp, stamp))
     again = ingest(as_of=AS_OF)
@@ -114,6 +119,20 @@ def test_approved_period_refuses_a_new_file_until_reopened(env, engine, smtp):
     assert [tuple(r) for r in history] == [
         ("2026-09", "approved", "reviewer@tinh", None, False),
         ("2026-09", "reopened", "reviewer@tinh", "đơn vị báo sai số hồ sơ", True)]
+
+
+def test_a_copy_sent_while_locked_does_not_keep_the_correction_out_after_reopening(env, engine):
+    _write(env, "t09.csv", SEPT)
+    ingest(as_of=AS_OF)
+    _approve(engine, "2026-09")
+    _write(env, "t09_sua.csv", SEPT_FIXED)
+    assert ingest(as_of=AS_OF).counts() == {"rejected": 1}
+    _write(env, "t09_sua_lan2.csv", SEPT_FIXED)           # the unit tries again before anyone reopens
+    assert ingest(as_of=AS_OF).counts() == {"duplicate": 1}
+    assert _reopen(engine, "2026-09") == 1
+    _write(env, "t09_sua_lan3.csv", SEPT_FIXED)           # and sends it once more after the reopening
+    assert sorted(ingest(as_of=AS_OF).counts().items()) == [("duplicate", 2), ("loaded", 1)]
+    assert _online_rate(engine, UNIT, "2026-09") == (905, False)
 
 
 def test_rerun_takes_the_refused_file_after_reopening(env, engine):
