@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-__all__ = ["LOCAL_TZ", "in_local_time", "today"]
+__all__ = ["LOCAL_TZ", "in_local_time", "reporting_year", "today"]
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -23,3 +23,9 @@ def today() -> dt.date:
 def in_local_time(moment: dt.datetime) -> dt.datetime:
     """`moment` in Vietnam time (a naive timestamp is taken as UTC, as the warehouse's are)."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(LOCAL_TZ)
+
+
+def reporting_year(day: dt.date) -> int:
+    """The year whose figures are reported on `day`: its own, and in January still the previous one (December's
+    figures and their corrections arrive in January)."""
+    return (day.replace(day=1) - dt.timedelta(days=1)).year

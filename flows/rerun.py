@@ -12,7 +12,7 @@ from chitieu.catalog import read_catalog
 from chitieu.config import load_settings
 from chitieu.errors import ConfigError
 from chitieu.landing import LandedFile, SkippedPath
-from chitieu.local_time import today
+from chitieu.local_time import in_local_time, reporting_year, today
 from chitieu.records import ACCEPTED, RunSummary
 from chitieu.runs import finish_run, release_leases, start_run
 from chitieu.warehouse import get_engine
@@ -73,7 +73,10 @@ def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None
     summary = RunSummary(run_id, as_of)
     if current:
         parsed = parse_feed(feed, [f for _, f in current])
-        verdicts = validate_feed(parsed, catalog, as_of, settings)
+        # a snapshot is judged in the reporting year of the day its file was taken, not only today's: December's
+        # figures rerun in March were rejected and left the unit's figures
+        since = min(reporting_year(in_local_time(f.received_at).date()) for _, f in current)
+        verdicts = validate_feed(parsed, catalog, as_of, settings, since_year=since)
         summary.outcomes = reload_submissions(settings, parsed, verdicts, [sid for sid, _ in current])
         done = {o.submission_id for o in summary.outcomes}
         summary.skipped = [SkippedPath(f.rel_path, "touches an approved period: left as it is (chitieu unapprove "

@@ -18,6 +18,7 @@ from chitieu.bulk_read import read_table
 from chitieu.catalog import Catalog
 from chitieu.config import PROBE_MAX_UNITS, Settings
 from chitieu.feeds import feed_spec
+from chitieu.local_time import reporting_year
 from chitieu.messages_vi import file_problem_vi, format_value
 from chitieu.outliers import MIN_POINTS as HISTORY_MIN_POINTS
 from chitieu.outliers import THRESHOLD as OUTLIER_THRESHOLD
@@ -297,9 +298,10 @@ def _total_mismatches(parsed: ParsedFeed, spec, bad_cells: set) -> list[tuple[in
 
 @task(name="validate_feed", cache_policy=NO_CACHE)
 def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date, settings: Settings | None = None,
-                  previous: PreviousFigures | None = None) -> dict[int, FileVerdict]:
+                  previous: PreviousFigures | None = None, since_year: int | None = None) -> dict[int, FileVerdict]:
     """Run the feed's suite over all its files at once; return a verdict per file index. `previous`: the units'
-    previous disbursement figures, read ahead (prefetch_previous)."""
+    previous disbursement figures, read ahead (prefetch_previous). `since_year`: an earlier first year a
+    disbursement snapshot may be dated in than the as-of date's reporting year (a rerun of files taken then)."""
     spec = feed_spec(parsed.feed)
     verdicts: dict[int, FileVerdict] = {}
     per_file: dict[int, list[CheckFailure]] = {}
@@ -325,9 +327,7 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date, settings
             f"value {sample[0][column]!r}",
             format_failure_vi(label, check)))
     if len(frame):
-        # the reporting year of a disbursement snapshot: the as-of year, and in January still the previous one
-        # (December's figures and their corrections arrive in January)
-        year = (as_of.replace(day=1) - dt.timedelta(days=1)).year
+        year = min(reporting_year(as_of), since_year or reporting_year(as_of))  # of a disbursement snapshot
         parameters = {
             "known_indicators": sorted(i["indicator_code"] for i in catalog.indicators
                                        if i["source_feed"] == "indicator"),

@@ -123,6 +123,28 @@ def test_a_rerun_that_now_rejects_the_file_removes_its_projects(env, engine):
     assert ("XA_DONGDANG", "Q1") in status
 
 
+def test_a_rerun_in_a_later_year_keeps_the_snapshots_taken_in_their_own(env, engine):
+    # December's figures, taken in January: a rerun in March judges them in the year they were taken in, as the
+    # pass did (the March year alone rejected them and dropped the unit's projects and figures)
+    from flows.rerun import rerun
+
+    write_csv(env["inbox"], "XA_CHILANG", "disbursement", "thang_12.csv", DISB,
+              [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 1000, "2026-12-31"]],
+              landed_at=dt.datetime(2027, 1, 4, 2, tzinfo=dt.UTC))
+    assert ingest(as_of=dt.date(2027, 1, 4)).counts() == {"loaded": 1}
+    before = _status(engine)
+    summary = rerun(unit="XA_CHILANG", feed="disbursement", as_of=dt.date(2027, 3, 10))
+    assert [o.status for o in summary.outcomes] == ["loaded"]
+    assert _status(engine) == before and ("XA_CHILANG", "P1") in before
+    # a new file dated in last year's December, sent in March, is still refused by the pass
+    write_csv(env["inbox"], "XA_CHILANG", "disbursement", "thang_12_sua.csv", DISB,
+              [["P1", "Đường thôn", "XA_CHILANG", "transitional", 1000, 900, "2026-12-31"]],
+              landed_at=dt.datetime(2027, 3, 10, 2, tzinfo=dt.UTC))
+    [late] = ingest(as_of=dt.date(2027, 3, 10)).outcomes
+    assert late.status == "rejected" and [f.expectation for f in late.failures] == ["as_of_date_in_year"]
+    assert _status(engine) == before
+
+
 def test_a_milestone_change_in_the_catalog_recomputes_its_groups(env, engine, tmp_path, monkeypatch):
     import shutil
 
