@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from prefect import flow, runtime
 
+from chitieu.approval import PERIOD_RE
 from chitieu.catalog import read_catalog
 from chitieu.config import load_settings
 from chitieu.errors import ConfigError
@@ -63,6 +64,8 @@ def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None
     catalog = read_catalog(settings.catalog_dir)
     if unit not in catalog.submitter_codes:
         raise ConfigError(f"--unit {unit!r} is not a submitting unit of the catalog")
+    if period is not None and not PERIOD_RE.fullmatch(period):  # else a typo reprocessed nothing, and said so with 0
+        raise ConfigError(f"--period {period!r} is not a period (YYYY-MM, YYYY-Qn or YYYY)")
     engine = get_engine(settings)
     run_id = start_run(engine, f"rerun {unit} {feed} {period or ''}".strip(), as_of, None,
                        str(runtime.flow_run.id or ""))

@@ -9,6 +9,7 @@ import unicodedata
 import pytest
 import sqlalchemy as sa
 
+from chitieu.errors import ConfigError
 from flows.ingest import ingest
 from tests.feeds import DISB, write_csv, write_json, write_xlsx
 
@@ -468,6 +469,9 @@ def test_rerun_twice_changes_nothing(env, engine):
     assert snapshot() == before
     rerun(unit="TTPVHCC", feed="dossier", period="2026-01", as_of=AS_OF)
     assert snapshot() == before
+    for typo in ("2026-13", "2026-99", "01/2026"):  # not a period: said so, rather than reprocessing nothing
+        with pytest.raises(ConfigError, match="--period"):
+            rerun(unit="TTPVHCC", feed="dossier", period=typo, as_of=AS_OF)
 
 
 def test_json_samples_are_stored_as_json(env, engine):
