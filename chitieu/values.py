@@ -57,8 +57,10 @@ def _present(raw: pd.Series) -> pd.Series:
     return _as_text(raw).notna()
 
 
-def parse_number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Vietnamese usage first: '.' groups thousands, ',' marks decimals; a lone '.' not before 3 digits is a point."""
+def parse_number(raw: pd.Series, percent: bool = True) -> tuple[pd.Series, pd.Series]:
+    """Vietnamese usage first: '.' groups thousands, ',' marks decimals; a lone '.' not before 3 digits is a point.
+    A trailing '%' (a percent cell as the clerk sees it, `62,5%`) is read as the number shown, or, with `percent`
+    false (a column that is no rate), refused: `80%` is not a count of dossiers."""
     if _is_text(raw) and len(raw):
         plain = raw.str.fullmatch(_PLAIN_DIGITS).fillna(False).to_numpy(dtype=bool)
         if plain.any():
@@ -68,22 +70,24 @@ def parse_number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
             out.iloc[plain.nonzero()[0]] = pc.cast(digits, pa.int64()).to_numpy().astype("float64")
             rest = ~plain
             if rest.any():
-                values, rest_bad = _parse_number_cells(_cells(raw[rest]))
+                values, rest_bad = _parse_number_cells(_cells(raw[rest]), percent)
                 out.iloc[rest.nonzero()[0]] = values.to_numpy()
                 bad.iloc[rest.nonzero()[0]] = rest_bad.to_numpy()
             return out, bad
-        return _parse_number_cells(_cells(raw))
-    return _parse_number_cells(raw)
+        return _parse_number_cells(_cells(raw), percent)
+    return _parse_number_cells(raw, percent)
 
 
-def _parse_number_cells(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _parse_number_cells(raw: pd.Series, percent: bool = True) -> tuple[pd.Series, pd.Series]:
     out = pd.Series(np.nan, index=raw.index, dtype="float64")
     is_num = raw.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool),
                      na_action="ignore").fillna(False).astype(bool)
     if is_num.any():
         out[is_num] = pd.to_numeric(raw[is_num], errors="coerce").astype("float64")
     text = _as_text(raw.where(~is_num))
-    text = text.str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False).str.rstrip("%")
+    text = text.str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
+    shown_percent = text.str.endswith("%").fillna(False)
+    text = text.str.rstrip("%")
     grouped = text.str.fullmatch(_VN_GROUPED).fillna(False)
     plain = text.str.fullmatch(_VN_PLAIN).fillna(False)
     dotted = text.str.fullmatch(_DOT_DECIMAL).fillna(False) & ~grouped
@@ -93,12 +97,14 @@ def _parse_number_cells(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     if ok.any():
         out[ok] = pd.to_numeric(cleaned[ok], errors="coerce").astype("float64")  # nullable Int64 if one overflows
     bad = _present(raw) & out.isna() | ~np.isfinite(out.fillna(0))
+    if not percent:
+        bad = bad | shown_percent
     return out.where(~bad), bad
 
 
 def parse_integer(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """A number that must be whole (counts, VND amounts)."""
-    values, bad = parse_number(raw)
+    """A number that must be whole (counts, VND amounts): never a percentage."""
+    values, bad = parse_number(raw, percent=False)
     fractional = values.notna() & ((values % 1 != 0) | (values.abs() >= _MAX_EXACT))
     return values.where(~fractional).astype("Int64"), bad | fractional
 

@@ -39,6 +39,14 @@ def test_integers_refuse_fractions():
     assert list(values[1:]) == [1795, 7]
 
 
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_integers_refuse_a_percentage(dtype):
+    # counts and VND amounts are no rates: `80%` (typed, or a percent cell as shown) is a cell error, not 80
+    values, bad = parse_integer(pd.Series(["80%", "7 %", "62,5%", "1.795", "7"], dtype=dtype))
+    assert list(bad) == [True, True, True, False, False]
+    assert values[:3].isna().all() and list(values[3:]) == [1795, 7]
+
+
 def test_dates_iso_dmy_and_cells():
     raw = pd.Series(["2026-06-30", "30/06/2026", "1/7/2026", dt.datetime(2026, 9, 30), "31/02/2026", "June"],
                     dtype=object)
