@@ -24,12 +24,13 @@ from chitieu.config import Settings
 from chitieu.messages_vi import Message
 from chitieu.warehouse import read_sql
 
-__all__ = ["Channel", "Outgoing", "deliver", "make_channels"]
+__all__ = ["RETRY_DAYS", "Channel", "Outgoing", "deliver", "make_channels"]
 
 ATTEMPTS = 3
 BACKOFF_SECONDS = (0.5, 1.5)   # waits between attempts
 SEND_TIMEOUT = 3.0             # per connection attempt
 DEADLINE_SECONDS = 6.0         # no new attempt starts after this long
+RETRY_DAYS = 7                 # a failed message is tried again by later runs for this long
 _log = logging.getLogger(__name__)
 
 
@@ -202,7 +203,8 @@ def _with_backoff(send: Callable[[], None], sleep: Callable[[float], None] = tim
 def _claim(engine: sa.Engine, outgoing: Outgoing, channel: Channel, recipient: str,
            reclaimable: Sequence[int] = ()) -> int | None:
     """Insert the alert row; None when this message was already claimed for this channel and recipient (unless
-    a pending claim about one of the `reclaimable` submissions was abandoned by an interrupted run)."""
+    a pending claim about one of the `reclaimable` submissions was abandoned by an interrupted run, or it failed
+    within RETRY_DAYS)."""
     with engine.begin() as conn:
         return conn.execute(sa.text(read_sql("alerts/claim_alert.sql")), {
             "dedupe_key": outgoing.dedupe_key, "kind": outgoing.kind, "unit_code": outgoing.unit_code,
@@ -211,7 +213,7 @@ def _claim(engine: sa.Engine, outgoing: Outgoing, channel: Channel, recipient: s
             "body": outgoing.message.body,
             "status": "pending" if channel.configured else "not_configured",
             "error": None if channel.configured else "CHITIEU_SMTP_URL is not set",
-            "reclaimable": list(reclaimable),
+            "reclaimable": list(reclaimable), "retry_days": RETRY_DAYS,
         }).scalar()
 
 

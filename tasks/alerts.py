@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from chitieu.alerting import Outgoing, deliver, make_channels
+from chitieu.alerting import RETRY_DAYS, Outgoing, deliver, make_channels
 from chitieu.catalog import warehouse_province
 from chitieu.config import Settings
 from chitieu.messages_vi import problem_message, resolved_message
@@ -78,10 +78,13 @@ def send_alerts(settings: Settings, submission_ids: list[int], recovered: list[i
     """Alert units about the given submissions (problems first, then resolutions); return message counts.
 
     `recovered`: those of them left by interrupted runs; a message such a run claimed but never recorded as sent
-    or failed is sent again."""
+    or failed is sent again. Messages that failed in earlier runs (within RETRY_DAYS) are tried again too."""
+    engine = get_engine(settings)
+    with engine.connect() as conn:
+        failed = conn.scalars(sa.text(read_sql("alerts/failed_submissions.sql")), {"retry_days": RETRY_DAYS}).all()
+    submission_ids = sorted({*submission_ids, *failed})
     if not submission_ids:
         return {}
-    engine = get_engine(settings)
     channels = make_channels(settings)
     problems = problem_alerts(engine, submission_ids)
     reclaimable = list(recovered or [])

@@ -190,8 +190,30 @@ def test_dead_smtp_port_is_recorded_failed_and_the_run_completes(env, engine, mo
     assert alerts[1]["attempts"] == 0 and alerts[1]["error"].startswith("not attempted")
     assert summary.alerts["failed"] == 2
     assert elapsed < 30
-    ingest(as_of=AS_OF)                                   # a failed alert is recorded, not retried forever
-    assert len(_alerts(engine)) == 2
+    ingest(as_of=AS_OF)                 # still down: tried again once per run, on the same rows (not a new row each)
+    assert [a["status"] for a in _alerts(engine)] == ["failed", "failed"]
+
+    with SmtpSink() as sink:            # the mail server is back: the next run, with no new file, tells the unit
+        monkeypatch.setenv("CHITIEU_SMTP_URL", sink.url)
+        later = ingest(as_of=AS_OF)
+        assert later.outcomes == [] and later.alerts["sent"] == 2
+        assert sorted(m["To"] for m in sink.messages) == [EMAIL, EMAIL]
+        assert [a["status"] for a in _alerts(engine)] == ["sent", "sent"]
+        assert "an earlier attempt failed" in _alerts(engine)[0]["error"]
+        ingest(as_of=AS_OF)             # sent once: never again
+        assert len(sink.messages) == 2
+
+
+def test_a_failed_alert_is_tried_again_for_a_week_only(env, engine, monkeypatch):
+    monkeypatch.setenv("CHITIEU_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
+    _write_bad(env["inbox"])
+    ingest(as_of=AS_OF)
+    with engine.begin() as conn:        # it first failed eight days ago: the unit is no longer told of it
+        conn.execute(sa.text("update audit.alert set created_at = now() - interval '8 days'"))
+    with SmtpSink() as sink:
+        monkeypatch.setenv("CHITIEU_SMTP_URL", sink.url)
+        assert ingest(as_of=AS_OF).alerts == {}
+        assert sink.messages == [] and [a["status"] for a in _alerts(engine)] == ["failed"]
 
 
 def test_without_smtp_url_the_alert_is_recorded_not_configured(env, engine):
