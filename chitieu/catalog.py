@@ -350,3 +350,12 @@ def load_catalog(conn: sa.Connection, catalog: Catalog) -> dict[str, int]:
         statements = sql_statements(read_sql(f"catalog/upsert_{table}.sql"))
         changed[table] = sum(conn.execute(sa.text(s)).rowcount for s in statements)
     return changed
+
+
+def unit_of_measure_vi(indicator: dict | None, unit_of_measure: str | None) -> str | None:
+    """A target's unit of measure in Vietnamese (indicators.csv unit_of_measure_vi of its `indicator`), else as the
+    target has it (`unit_of_measure`, as the warehouse holds it)."""
+    indicator = indicator or {}
+    if indicator.get("unit_of_measure_vi") and indicator.get("unit_of_measure") == unit_of_measure:
+        return indicator["unit_of_measure_vi"]
+    return unit_of_measure

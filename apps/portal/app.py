@@ -21,6 +21,7 @@ from apps.portal.accounts import Account, SignInThrottle
 from apps.portal.intake import Refused, UploadLimits, receive
 from apps.portal.results import submission_answer
 from apps.portal.wording import APPROVAL_TEXT, DONE_TEXT, FEED_TEXT, SUBMISSION_TEXT, TARGET_TEXT, number_vi
+from chitieu.catalog import read_catalog, unit_of_measure_vi
 from chitieu.config import FEEDS, MONTHLY_FEEDS, Settings, load_settings
 from chitieu.local_time import in_local_time, today
 from chitieu.warehouse import get_engine, read_sql
@@ -220,6 +221,19 @@ def create_app(config: PortalConfig | None = None, settings: Settings | None = N
     async def sign_in_needed(request: Request, exc: SignInNeeded):
         return RedirectResponse("/login", status_code=303)
 
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        """An unknown path or method, in the contract's error shape (API) or on the Vietnamese error page."""
+        error, message_vi = _HTTP_ERRORS.get(exc.status_code, ("http_error", "Yêu cầu không thực hiện được."))
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": error, "message_vi": message_vi}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return HTMLResponse(pages.get_template("error.html").render(status=exc.status_code, message=message_vi,
+                                                                    account=None), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
     from fastapi.exceptions import RequestValidationError
 
     @app.exception_handler(RequestValidationError)
@@ -267,7 +281,6 @@ def create_app(config: PortalConfig | None = None, settings: Settings | None = N
         feed, _, ext = name.rpartition(".")
         if ext != "xlsx" or feed not in FEEDS:
             raise ApiError(422, "unknown_feed", f"Không có mẫu «{name}»; các loại báo cáo: {', '.join(FEEDS)}.")
-        from chitieu.catalog import read_catalog
         from chitieu.forms import render_form
 
         target = unit or account.unit_code
@@ -437,10 +450,17 @@ def create_app(config: PortalConfig | None = None, settings: Settings | None = N
         units = units_for(request, account, unit or None, page=True)
         with engine().connect() as conn:
             rows = conn.execute(sa.text(read_sql("portal/targets.sql")), {"units": units}).mappings().all()
+        indicators = {i["indicator_code"]: i for i in read_catalog(settings.catalog_dir).indicators}
+        rows = [{**r, "unit_of_measure": unit_of_measure_vi(indicators.get(r["metric_code"]), r["unit_of_measure"])}
+                for r in rows]  # in Vietnamese, as the report writes it (the warehouse keeps the catalog's code)
         return page("targets.html", account, session_id, rows=rows, unit=unit)
 
     app.add_middleware(_BodyLimit, limit=config.limits.max_bytes + 256 * 1024)  # the form's own fields beside
     return app
+
+
+_HTTP_ERRORS = {404: ("not_found", "Không tìm thấy địa chỉ này."),
+                405: ("method_not_allowed", "Địa chỉ này không nhận phương thức yêu cầu đó.")}
 
 
 def _submissions(engine: sa.Engine, units: list[str] | None, feed: str | None, period: str | None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from chitieu.catalog import unit_of_measure_vi
+
 __all__ = ["RATE_METRICS", "ReportData"]
 
 RATE_METRICS = ("online_dossier_rate", "on_time_resolution_rate", "satisfaction_rate")
@@ -45,10 +47,7 @@ class ReportData:
 
     def unit_of_measure(self, target: dict) -> str | None:
         """A target's unit of measure in Vietnamese (indicators.csv unit_of_measure_vi), else as the target has it."""
-        indicator = self.indicators.get(target.get("metric_code")) or {}
-        if indicator.get("unit_of_measure_vi") and indicator.get("unit_of_measure") == target.get("unit_of_measure"):
-            return indicator["unit_of_measure_vi"]
-        return target.get("unit_of_measure")
+        return unit_of_measure_vi(self.indicators.get(target.get("metric_code")), target.get("unit_of_measure"))
 
     def unit_name(self, code: str) -> str:
         """Vietnamese name of a unit (its code when unknown)."""

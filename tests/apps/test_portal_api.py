@@ -99,6 +99,10 @@ def test_status_codes_of_the_contract(portal):
         assert other.get("/api/v1/submissions").json()["submissions"] == []
         assert _submit(other, dossier_csv(UNIT), unit=UNIT).status_code == 403
         assert clerk.get("/api/v1/submissions/999999").status_code == 404
+        # an unknown path or method: the contract's error body too, not the framework's {"detail": ...}
+        for response, status in ((clerk.get("/api/v1/nothing-here"), 404),
+                                 (clerk.delete(f"/api/v1/submissions/{mine}"), 405)):
+            assert response.status_code == status and set(response.json()) == {"error", "message_vi"}
         # 422: unknown feed, no file
         unknown = clerk.post("/api/v1/submissions", params={"feed": "weather"}, files={"file": ("a.csv", b"x")})
         assert unknown.status_code == 422 and unknown.json()["error"] == "unknown_feed"
@@ -144,3 +148,10 @@ def test_pages_show_times_on_vietnam_clocks(portal):
     with portal.signed_in(CLERK) as clerk:
         listing = clerk.get("/submissions").text
     assert local in listing and utc not in listing
+
+
+def test_targets_page_writes_units_of_measure_in_vietnamese(portal):
+    with portal.signed_in(PROVINCE) as province:
+        page = province.get("/targets")
+    assert page.status_code == 200
+    assert " tấn" in page.text and "tonnes" not in page.text  # catalog unit_of_measure_vi, as the report writes it
