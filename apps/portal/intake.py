@@ -45,15 +45,17 @@ class UploadLimits:
 
 def safe_name(raw: str | None, sha256: str, now: dt.datetime) -> str:
     """A landing name that cannot leave the folder or carry control characters: the last path component of the
-    client's name, printable characters only, letters/digits/.-_ kept, prefixed with the time and the content's
-    hash (so two uploads never collide)."""
+    client's name, printable characters only, letters/digits/.-_ kept, prefixed with the time, a random tag and the
+    content's hash (so two uploads never collide)."""
     name = unicodedata.normalize("NFC", raw or "")
     name = re.split(r"[\\/]", name)[-1]
     name = "".join(ch for ch in name if ch.isprintable())
     stem, ext = os.path.splitext(name)
     stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-")[:80] or "tep"
     ext = re.sub(r"[^a-z0-9.]", "", ext.lower())
-    return f"{now.strftime('%Y%m%dT%H%M%S')}_{sha256[:10]}_{stem}{ext}"
+    # the time to the microsecond and a random tag: the same bytes sent twice in one second land as two files (the
+    # second a duplicate), not as one file written twice
+    return f"{now.strftime('%Y%m%dT%H%M%S%f')}_{secrets.token_hex(2)}_{sha256[:10]}_{stem}{ext}"
 
 
 def _too_many_rows(limits: UploadLimits) -> Refused:

@@ -207,6 +207,16 @@ def test_an_ods_workbook_is_bounded_by_its_stated_repetitions(portal):
     assert _inbox_files(portal) == []
 
 
+def test_two_uploads_of_the_same_file_in_the_same_instant_land_as_two_files():
+    import datetime as dt
+
+    from apps.portal.intake import safe_name
+
+    now = dt.datetime(2026, 11, 20, 8, 30, 15, 123456, tzinfo=dt.UTC)
+    first, second = (safe_name("bao-cao.csv", "ab" * 32, now) for _ in range(2))
+    assert first != second and first.startswith("20261120T083015123456_") and first.endswith("_bao-cao.csv")
+
+
 def test_hostile_file_names_land_under_safe_names_and_show_escaped(portal):
     hostile = "../../../tmp/\x1b[31m<script>alert(1)</script>\x00evil.csv"
     script_cell = dossier_csv(UNIT).replace(b"\n" + UNIT.encode(), b"\n<script>alert(1)</script>", 1)
