@@ -4,9 +4,11 @@ rows of a sheet or text file are data.
 A grid is the file's rows as read, each `(row number, cells)`. Around the table a template has title rows, a
 header (found among the first HEADER_SEARCH_ROWS rows, possibly over two rows, cells possibly spanning lines), a
 row of column numbers (`(1) (2) (3)` or `1 2 3`), section headings (`I. Dự án chuyển tiếp`), total and subtotal
-rows (`Tổng cộng`, `Tổng số`, `Cộng`, `Tổng`) and, below the table, a signature block (`Người lập biểu`, `THỦ
-TRƯỞNG ĐƠN VỊ`, place and date, names). Every such row is set aside with its reason; totals are kept so that
-the data rows under them can be added up and compared once typed (tasks/validate.py).
+rows (`Tổng cộng`, `Tổng số`, `Cộng`, `Tổng`), notes (`Ghi chú: ...`) and, below the table, a signature block
+(`Người lập biểu`, `THỦ TRƯỞNG ĐƠN VỊ`, place and date, names). Every such row is set aside with its reason; totals
+are kept so that the data rows under them can be added up and compared once typed (tasks/validate.py). A row
+holding figures or its own key code (`DA_MS_02`) is data wherever it stands and whatever its name starts with: a
+data row set aside would vanish from a file that loads.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ SET_ASIDE_REASONS = {
     "total": ("total or subtotal row", "dòng tổng cộng / cộng"),
     "unfilled": ("row of the form left unfilled (only its pre-filled unit, period or indicator)",
                  "dòng của biểu mẫu chưa điền (chỉ có mã đơn vị, kỳ hoặc mã chỉ tiêu điền sẵn)"),
+    "note": ("note inside the table (text without figures)", "dòng ghi chú trong bảng (chữ, không có số liệu)"),
     "below_table": ("below the table (signature block, place and date, notes)",
                     "phần dưới bảng (chữ ký, địa danh và ngày tháng, ghi chú)"),
 }
@@ -40,10 +43,14 @@ SET_ASIDE_REASONS = {
 _NUMBERING = r"(?:[0-9]{1,3}|[IVXLC]{1,6}|[A-Za-z])[.)/:-]?\s*"
 _TOTAL = re.compile(rf"^\s*(?:{_NUMBERING})?(tổng\s+cộng|tổng\s+số|tong\s+cong|tong\s+so|cộng|tổng)"
                     r"(?=$|[\s:.(,-])(.*)$", re.IGNORECASE)
+_PART = re.compile(r"(?:[IVXLC0-9]{1,6}|[A-Z])(?=$|[\s.)/:+-])|(?:nhóm|mục|phần)\b", re.IGNORECASE)  # Cộng I
+_WHOLE = re.compile(r"(?:toàn|chung|tất\s+cả)\b", re.IGNORECASE)                   # TỔNG CỘNG TOÀN XÃ
+_WHAT = re.compile(r"(?:các|dự\s+án|khối|loại|nguồn)\b", re.IGNORECASE)            # Cộng các dự án mới
 _SECTION = re.compile(r"^\s*[IVXLC]{1,6}\s*[.)/:-]\s*\S")           # I. Dự án chuyển tiếp
 _SUB_SECTION = re.compile(r"^\s*(?:[0-9]{1,3}|[a-zđ])\s*[.)/:-]\s*\S")
 _COLUMN_NUMBER = re.compile(r"^\(?\s*([0-9]{1,3}|[A-Z])\s*\)?$")
 _CODE = re.compile(r"^[A-Za-z0-9_]{2,32}$")
+_KEY = re.compile(r"^(?=.*[A-Za-z])(?=.*[0-9_])[A-Za-z0-9][A-Za-z0-9_.\-/]{0,30}[A-Za-z0-9]$")   # DA_01, CL-01
 _ROMAN = re.compile(r"^[IVXLC]{1,6}$")
 _PLACE_DATE = re.compile(r"ngay\W*[0-9.…_ ]*\W*thang\W*[0-9.…_ ]*\W*nam")
 # Cells that open the block below the table (folded: no diacritics, no case, no spacing).
@@ -110,16 +117,19 @@ def _row_text(cells: list) -> str:
 
 
 def is_total_label(text: str | None) -> bool:
-    """`Tổng cộng`, `Tổng số`, `Cộng`, `Tổng`, with or without numbering (`I. Cộng`, `Cộng nhóm A`)."""
+    """`Tổng cộng`, `Tổng số`, `Cộng`, `Tổng`, with or without numbering (`I. Cộng`, `Cộng nhóm A`, `TỔNG CỘNG TOÀN
+    XÃ`); not a name starting with the word (`Cộng đồng dân cư ...`, `Tổng kho ...`)."""
     if not text:
         return False
     match = _TOTAL.match(unicodedata.normalize("NFC", text))
     if match is None:
         return False
     word, rest = match.group(1).lower(), match.group(2).strip()
-    # `Tổng` alone, or followed by a numbering or a colon; not the start of a name (`Tổng kho ...`)
-    return word != "tổng" or not rest or re.match(r"^[:(]|^[IVXLC0-9]{1,6}\b|^nhóm\b|^mục\b|^phần\b", rest,
-                                                 re.IGNORECASE) is not None
+    if not rest or len(word.split()) > 1:         # `Tổng cộng`, `Tổng số`: any qualifier
+        return True
+    # `Cộng` or `Tổng` alone, or followed by a numbering, a colon or a qualifier naming what it adds up
+    return re.match(r"[:(]", rest) is not None or _PART.match(rest) is not None or _WHOLE.match(rest) is not None \
+        or (word == "cộng" and _WHAT.match(rest) is not None)
 
 
 def header_hits(cells: list, lookup: dict[str, str]) -> dict[int, str]:
@@ -214,67 +224,138 @@ def find_table(grid: list[tuple[int, list]], spec: FeedSpec, lookup: dict[str, s
         if not all(_empty(c) for c in cells):
             table.set_aside.append(SetAside(number, "title", _row_text(cells)))
     figure_columns = [c.name for c in spec.columns if c.type in FIGURE_TYPES]
-    group, below = None, False
-    since_heading: list[int] = []        # data rows since the last heading or subtotal
-    grand: list[TotalRow] = []           # totals of the whole table (their rows are known at the end)
-    opening: TotalRow | None = None      # a subtotal above its rows (right under its heading)
-    for number, cells in grid[first_body:]:
-        if all(_empty(c) for c in cells):
-            continue
-        text = _first_text(cells)
-        if below or _below_table(cells) and not _has_figures(cells, positions, figure_columns):
+    keys = _row_keys(spec, positions)
+    body = [(number, cells) for number, cells in grid[first_body:] if not all(_empty(c) for c in cells)]
+    end = _table_end(body, positions, keys, figure_columns)
+    state = _Sections()
+    below = False
+    for k, (number, cells) in enumerate(body):
+        figures = _has_figures(cells, positions, figure_columns)
+        if below or k > end and _below_table(cells):
             below = True
             table.set_aside.append(SetAside(number, "below_table", _row_text(cells)))
-            continue
-        if _column_numbers(cells):
-            table.set_aside.append(SetAside(number, "column_numbers", " ".join(str(c) for c in cells
-                                                                               if not _empty(c))))
-            continue
-        if is_total_label(text):
-            table.set_aside.append(SetAside(number, "total", text or ""))
-            total = TotalRow(number, text or "", {c: _cell(cells, positions, c) for c in figure_columns
-                                                  if c in positions}, [])
-            table.totals.append(total)
-            if not _is_subtotal(text):
-                grand.append(total)
-            elif since_heading:
-                total.covers, since_heading, opening = list(since_heading), [], None
-            else:
-                opening = total
-            continue
-        code = _cell(cells, positions, "unit_code")
-        has_code = isinstance(code, str) and _CODE.match(code.strip()) is not None and not _ROMAN.match(code.strip())
-        figures = _has_figures(cells, positions, figure_columns)
-        if has_code and not figures and all(_empty(_cell(cells, positions, c)) for c in positions
-                                            if c not in _PREFILLED):
-            table.set_aside.append(SetAside(number, "unfilled", _row_text(cells)))
-            continue
-        if not has_code and (not figures or (text is not None and _SECTION.match(text))):
-            table.set_aside.append(SetAside(number, "section", _row_text(cells)))
-            named = _group_named(_row_text(cells))
-            if named is not None:
-                group = named
-            elif text is None or not _SUB_SECTION.match(text):
-                group = None
-            since_heading, opening = [], None
-            continue
-        if group is not None and "project_group" in positions and _empty(_cell(cells, positions, "project_group")):
-            table.filled_groups[number] = group
-        table.rows.append((number, cells))
-        since_heading.append(number)
-        if opening is not None:
-            opening.covers.append(number)
-    for total in grand:
+        elif _below_table(cells) and not figures and not _has_keys(cells, positions, keys):
+            table.set_aside.append(SetAside(number, "note", _row_text(cells)))
+        else:
+            _classify(table, state, number, cells, figures, keys, figure_columns)
+    for total in state.grand:
         total.covers = [number for number, _ in table.rows]
     return table
 
 
+@dataclass
+class _Sections:
+    """Where the walk down a table stands: the heading's project group and what the next subtotal adds up."""
+
+    group: str | None = None
+    since_heading: list[int] = field(default_factory=list)    # data rows since the last heading or subtotal
+    since_section: list[int] = field(default_factory=list)    # data rows since the last top-level heading
+    nested: bool = False                 # a sub-section heading (`1.`, `a)`) since the last top-level one
+    after_subtotal: bool = False         # no data row since the last subtotal
+    opening: TotalRow | None = None      # a subtotal above its rows (right under its heading)
+    grand: list[TotalRow] = field(default_factory=list)       # totals of the whole table (rows known at the end)
+
+
+def _classify(table: Table, state: _Sections, number: int, cells: list, figures: bool, keys: list[str],
+              figure_columns: list[str]) -> None:
+    """One row inside the table: column numbers, a total, a blank form row, a section heading, or data."""
+    positions = table.positions
+    text = _first_text(cells)
+    own_keys = _has_keys(cells, positions, keys)
+    if _column_numbers(cells):
+        table.set_aside.append(SetAside(number, "column_numbers", " ".join(str(c) for c in cells if not _empty(c))))
+        return
+    if is_total_label(text) and not own_keys:
+        _add_total(table, state, number, text, cells, figure_columns)
+        return
+    code = _cell(cells, positions, "unit_code")
+    has_code = isinstance(code, str) and _CODE.match(code.strip()) is not None and not _ROMAN.match(code.strip())
+    if has_code and not figures and all(_empty(_cell(cells, positions, c)) for c in positions
+                                        if c not in _PREFILLED):
+        table.set_aside.append(SetAside(number, "unfilled", _row_text(cells)))
+        return
+    if not has_code and not own_keys and (not figures or (text is not None and _SECTION.match(text))):
+        _add_section(table, state, number, cells, text)
+        return
+    if state.group is not None and "project_group" in positions and _empty(_cell(cells, positions, "project_group")):
+        table.filled_groups[number] = state.group
+    table.rows.append((number, cells))
+    state.since_heading.append(number)
+    state.since_section.append(number)
+    state.after_subtotal = False
+    if state.opening is not None:
+        state.opening.covers.append(number)
+
+
+def _add_total(table: Table, state: _Sections, number: int, text: str, cells: list, figure_columns: list[str]) -> None:
+    """A subtotal adds up the rows since the last heading, or those under it when it stands right under its
+    heading; one right after another subtotal adds up the section's rows (nested sections) or the whole table."""
+    table.set_aside.append(SetAside(number, "total", text))
+    total = TotalRow(number, text, {c: _cell(cells, table.positions, c) for c in figure_columns
+                                    if c in table.positions}, [])
+    table.totals.append(total)
+    if not _is_subtotal(text) or (state.after_subtotal and not state.nested):
+        state.grand.append(total)
+    elif state.after_subtotal:
+        total.covers = list(state.since_section)
+    elif state.since_heading:
+        total.covers, state.since_heading, state.opening = list(state.since_heading), [], None
+        state.after_subtotal = True
+    else:
+        state.opening = total
+
+
+def _add_section(table: Table, state: _Sections, number: int, cells: list, text: str | None) -> None:
+    table.set_aside.append(SetAside(number, "section", _row_text(cells)))
+    named = _group_named(_row_text(cells))
+    sub = text is not None and _SUB_SECTION.match(text) is not None
+    if named is not None:
+        state.group = named
+    elif not sub:
+        state.group = None
+    if sub:
+        state.nested = True
+    else:
+        state.since_section, state.nested = [], False
+    state.since_heading, state.opening, state.after_subtotal = [], None, False
+
+
+def _row_keys(spec: FeedSpec, positions: dict[str, int]) -> list[str]:
+    """The columns naming a row's own record (project, task, indicator code), beyond the unit and the period."""
+    return [c for c in spec.key if c in positions and c != "unit_code" and spec.column(c).type not in
+            ("date", "month", "period")]
+
+
+def _has_keys(cells: list, positions: dict[str, int], keys: list[str]) -> bool:
+    """A row holding its own key code (`DA_MS_02`, `CL-01`) is a record: never a heading, a total or a note."""
+    for column in keys:
+        cell = _cell(cells, positions, column)
+        if isinstance(cell, str) and _KEY.match(cell.strip()):
+            return True
+    return False
+
+
+def _table_end(body: list[tuple[int, list]], positions: dict[str, int], keys: list[str],
+               figure_columns: list[str]) -> int:
+    """Index in `body` of the table's last row holding figures or a key code: a note above it (`Ghi chú: ...`)
+    is inside the table, only what follows it can be the block below the table."""
+    for k in range(len(body) - 1, -1, -1):
+        cells = body[k][1]
+        if _has_figures(cells, positions, figure_columns) or _has_keys(cells, positions, keys):
+            return k
+    return -1
+
+
 def _is_subtotal(text: str) -> bool:
     """A subtotal (`Cộng`, `Tổng I`, `Cộng nhóm A`) adds up the rows since the last heading; a grand total
-    (`Tổng cộng`, `Tổng số`, `Tổng`) adds up every data row of the table."""
+    (`Tổng cộng`, `Tổng số`, `Tổng`, `TỔNG CỘNG TOÀN XÃ`, `Cộng chung`) adds up every data row of the table."""
     match = _TOTAL.match(unicodedata.normalize("NFC", text))
     word, rest = match.group(1).lower(), match.group(2).strip(" :.-")
-    return word == "cộng" or bool(rest and not rest.startswith("("))
+    if _WHOLE.match(rest):
+        return False
+    if word == "cộng":
+        return True
+    return bool(rest) and not rest.startswith("(") and (word == "tổng" or _PART.match(rest) is not None)
 
 
 def _cell(cells: list, positions: dict[str, int], column: str):

@@ -410,6 +410,7 @@ def _read_plain(group: _PlainGroup, plains: list[_Plain], spec: FeedSpec) -> tup
 
 _CODE_LIKE = r"^[A-Za-z0-9_]{2,32}$"
 _TOTAL_LIKE = r"(?i)^\s*(?:[0-9IVXLC]{1,6}\s*[.)]?\s*)?(?:t[oổ]ng|c[oộ]ng)"
+_COLUMN_NUMBER_LIKE = r"^\(?\s*(?:[0-9]{1,3}|[A-Z])\s*\)?$"
 
 
 def _template_like(table: pa.Table, spec: FeedSpec, positions: tuple[int, ...]) -> np.ndarray | None:
@@ -430,9 +431,25 @@ def _template_like(table: pa.Table, spec: FeedSpec, positions: tuple[int, ...]) 
     if blank is not None:
         suspect = pc.or_(suspect, blank)
     suspect = pc.or_(suspect, pc.match_substring_regex(table.column(0), _TOTAL_LIKE))
+    numbers = _column_numbers_like(table)
+    if numbers is not None:
+        suspect = pc.or_(suspect, numbers)
     if not pc.any(suspect).as_py():
         return None
     return np.flatnonzero(suspect.to_numpy(zero_copy_only=False))
+
+
+def _column_numbers_like(table: pa.Table) -> pa.ChunkedArray | None:
+    """Rows that may be a row of column numbers (`1;2;...;11`, `(1);(2)`: every cell a small number or letter), even
+    where the unit code's cell (`11`) reads as a code. None when no row's first cell is one."""
+    mask = None
+    for k in range(table.num_columns):
+        cells = pc.utf8_trim_whitespace(table.column(k))
+        token = pc.match_substring_regex(cells, _COLUMN_NUMBER_LIKE)
+        mask = token if mask is None else pc.and_(mask, pc.or_(token, pc.equal(cells, "")))
+        if k == 0 and not pc.any(mask).as_py():
+            return None
+    return mask
 
 
 def _retry_without(group: _PlainGroup, plains: list[_Plain], bad: list[_Plain],
