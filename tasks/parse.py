@@ -251,6 +251,8 @@ def _type_columns(raw: pd.DataFrame, spec: FeedSpec) -> tuple[pd.DataFrame, pd.D
             bad = bad | refused
             values = values.where(~refused)
         typed[col.name] = values
+        if col.type == "decimal":  # cells shown as a percentage (`62,5%`): only a rate may be (tasks/validate.py)
+            typed[f"_{col.name}_percent"] = _shown_percent(cells)
         if bad.any():
             errors.append(pd.DataFrame({
                 "_file": raw.loc[bad, "_file"], "_row": raw.loc[bad, "_row"], "column": col.name,
@@ -260,6 +262,11 @@ def _type_columns(raw: pd.DataFrame, spec: FeedSpec) -> tuple[pd.DataFrame, pd.D
     cell_errors = (pd.concat(errors, ignore_index=True) if errors
                    else pd.DataFrame(columns=["_file", "_row", "column", "value", "check"]))
     return typed, cell_errors
+
+
+def _shown_percent(cells: pd.Series) -> np.ndarray:
+    """Which cells end with a percent sign, as typed or as a percent-formatted spreadsheet cell reads."""
+    return cells.astype("string").str.strip().str.endswith("%").fillna(False).to_numpy(dtype=bool)
 
 
 def _slice_keys(typed: pd.DataFrame, spec: FeedSpec) -> pd.Series:

@@ -159,6 +159,10 @@ def _add_helper_columns(parsed: ParsedFeed, catalog: Catalog, engine: sa.Engine 
         frame["_expected_kind"] = codes.map(meta["periodicity"]).astype("string")
         frame["_min_value"] = pd.to_numeric(codes.map(meta["min_value"]), errors="coerce")
         frame["_max_value"] = pd.to_numeric(codes.map(meta["max_value"]), errors="coerce")
+        # 1 where a value was shown as a percentage (`50%`) for an indicator not measured in %: 50 ha is no 50%
+        in_percent = codes.map(meta["unit_of_measure"].eq("%")).fillna(True).astype(bool).to_numpy()
+        shown = frame["_value_percent"].to_numpy(dtype=bool) if "_value_percent" in frame else False
+        frame["_percent_elsewhere"] = (shown & ~in_percent).astype("float64")
         kind = np.select([(frame["period"].str.len() == 4).fillna(False).to_numpy(dtype=bool),  # NA: bad period
                           frame["period"].str.contains("Q").fillna(False).to_numpy(dtype=bool)],
                          ["year", "quarter"], "month")

@@ -173,6 +173,11 @@ BAD_FILES = [
      "indicator_known", "indicator_code", [2]),
     ("XA_CHILANG", "indicator", "over_100.csv", (INDICATOR, [["XA_CHILANG", "forest_cover_pct", "2026", 120]]),
      "value_in_range", "value", [2]),
+    # a percentage where the indicator is counted in tonnes, or where a count of dossiers belongs: not the number
+    ("XA_CHILANG", "indicator", "percent_of_tonnes.csv",
+     (INDICATOR, [["XA_CHILANG", "grain_output_t", "2026-Q1", "50%"]]), "value_unit", "value", [2]),
+    ("TTPVHCC", "dossier", "percent_of_dossiers.csv", (DOSSIER, [["TTPVHCC", "2026-01", 100, "80%", 90, 85, 1, 1]]),
+     "int_format", "received_online", [2]),
     ("XA_CHILANG", "indicator", "wrong_periodicity.csv",
      (INDICATOR, [["XA_CHILANG", "forest_cover_pct", "2026-03", 23]]),
      "period_matches_periodicity", "period", [2]),
