@@ -19,11 +19,14 @@ admin_ops as (
     where unit_code = any(:units) and 'admin_ops' = any(:feeds)
     group by unit_code, period
 ),
+-- Each month the unit reported, against the same month of the previous year: a month without one still counts
+-- (denominator 0: its month value is NULL, its documents count in the year to date); a previous-year month whose
+-- month has not been reported yet is not compared (the year to date adds the reported months' pairs only).
 document_pairs as (
-    select this_year.unit_code, this_year.period,
-           this_year.documents_issued as documents_this_year, last_year.documents_issued as documents_last_year
+    select this_year.unit_code, this_year.period, this_year.documents_issued as documents_this_year,
+           coalesce(last_year.documents_issued, 0) as documents_last_year
     from admin_ops this_year
-    join admin_ops last_year
+    left join admin_ops last_year
       on last_year.unit_code = this_year.unit_code
      and last_year.period = (left(this_year.period, 4)::int - 1)::text || substr(this_year.period, 5)
 ),

@@ -73,6 +73,54 @@ def test_document_reduction_and_conference_shares(env, engine):
     assert status["VP01_TASK_ON_TIME"] == "no_data"
 
 
+def test_document_reduction_month_without_previous_year_month(env, engine):
+    """A month with no previous-year month still counts in the year to date (its month row: denominator 0, NULL);
+    a previous-year month the year has not reached yet is not compared; a late previous-year month re-derives."""
+    header = ["unit_code", "period", "documents_issued", "conferences_in_person", "conferences_online"]
+    inbox = env["inbox"]
+    write_csv(inbox, "VP_UBND", "admin_ops", "ops.csv", header,
+              [["VP_UBND", "2025-01", 200, 1, 1], ["VP_UBND", "2025-02", 50, 1, 1],
+               ["VP_UBND", "2025-04", 1000, 1, 1],  # no 2026-04 yet: not in 2026's denominator
+               ["VP_UBND", "2026-01", 80, 1, 1], ["VP_UBND", "2026-02", 60, 1, 1]], landed_at=T0)
+    ingest(as_of=AS_OF)
+    reduction = _metrics(engine, "document_reduction_rate")
+    assert _value(reduction[("VP_UBND", "2026-02", "ytd")][2]) == 44.0  # 1 - 140 / 250
+    assert not any(period >= "2026-03" for _, period, _ in reduction)
+
+    def status() -> tuple:
+        with engine.connect() as conn:
+            return tuple(conn.execute(sa.text(
+                "select status, actual_value, as_of_period from mart.target_attainment"
+                " where target_code = 'VP04_DOC_REDUCTION' and year = 2026")).one())
+
+    assert status()[::2] == ("met", "2026-02")
+
+    # March 2026 arrives; there is no March 2025
+    write_csv(inbox, "VP_UBND", "admin_ops", "ops_03.csv", header, [["VP_UBND", "2026-03", 200, 1, 1]],
+              landed_at=T0 + dt.timedelta(days=1))
+    ingest(as_of=AS_OF)
+    reduction = _metrics(engine, "document_reduction_rate")
+    for unit in ("VP_UBND", "LANGSON"):
+        assert reduction[(unit, "2026-03", "month")] == (200, 0, None)
+        # 1 - (80 + 60 + 200) / (200 + 50): 2025-04 is not reached yet
+        assert reduction[(unit, "2026-03", "ytd")][:2] == (340, 250)
+        assert _value(reduction[(unit, "2026-03", "ytd")][2]) == -36.0
+        assert not any(period >= "2026-04" for u, period, _ in reduction if u == unit)
+    assert (status()[0], float(status()[1]), status()[2]) == ("not_met", -36.0, "2026-03")
+
+    # a late March 2025 re-derives March 2026
+    write_csv(inbox, "VP_UBND", "admin_ops", "ops_2025_03.csv", header, [["VP_UBND", "2025-03", 100, 1, 1]],
+              landed_at=T0 + dt.timedelta(days=2))
+    ingest(as_of=AS_OF)
+    reduction = _metrics(engine, "document_reduction_rate")
+    for unit in ("VP_UBND", "LANGSON"):
+        assert reduction[(unit, "2026-03", "month")][:2] == (200, 100)
+        assert _value(reduction[(unit, "2026-03", "month")][2]) == -100.0
+        assert reduction[(unit, "2026-03", "ytd")][:2] == (340, 350)
+        assert _value(reduction[(unit, "2026-03", "ytd")][2]) == round(100 * (1 - 340 / 350), 4)
+    assert status()[::2] == ("not_met", "2026-03")
+
+
 def test_task_on_time_rate_at_month_ends_and_as_of(env, engine):
     write_csv(env["inbox"], "VP_UBND", "tasks", "tasks.csv",
               ["task_code", "unit_code", "title", "assigned_date", "due_date", "completed_date"],
