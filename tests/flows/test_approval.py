@@ -121,12 +121,17 @@ def test_approved_period_refuses_a_new_file_until_reopened(env, engine, smtp):
         ("2026-09", "reopened", "reviewer@tinh", "đơn vị báo sai số hồ sơ", True)]
 
 
-def test_a_copy_sent_while_locked_does_not_keep_the_correction_out_after_reopening(env, engine):
+def _refused_correction(env, engine) -> None:
+    """September loaded and approved, then its correction t09_sua.csv refused by the lock."""
     _write(env, "t09.csv", SEPT)
     ingest(as_of=AS_OF)
     _approve(engine, "2026-09")
     _write(env, "t09_sua.csv", SEPT_FIXED)
     assert ingest(as_of=AS_OF).counts() == {"rejected": 1}
+
+
+def test_a_copy_sent_while_locked_does_not_keep_the_correction_out_after_reopening(env, engine):
+    _refused_correction(env, engine)
     _write(env, "t09_sua_lan2.csv", SEPT_FIXED)           # the unit tries again before anyone reopens
     assert ingest(as_of=AS_OF).counts() == {"duplicate": 1}
     assert _reopen(engine, "2026-09") == 1
@@ -138,11 +143,7 @@ def test_a_copy_sent_while_locked_does_not_keep_the_correction_out_after_reopeni
 def test_rerun_takes_the_refused_file_after_reopening(env, engine):
     from flows.rerun import rerun
 
-    _write(env, "t09.csv", SEPT)
-    ingest(as_of=AS_OF)
-    _approve(engine, "2026-09")
-    _write(env, "t09_sua.csv", SEPT_FIXED)
-    assert ingest(as_of=AS_OF).counts() == {"rejected": 1}
+    _refused_correction(env, engine)
 
     locked = rerun(unit=UNIT, feed="dossier", period="2026-09", as_of=AS_OF)  # approved data are left as they are
     assert locked.outcomes == [] and [s.rel_path for s in locked.skipped] == [f"{UNIT}/dossier/t09.csv"]

@@ -390,15 +390,19 @@ def test_correction_supersedes_and_history_is_kept(env, engine):
     assert not log["jan.csv"]["is_current"] and log["feb_corrected.csv"]["version"] == 2
 
 
+def _january(inbox, name: str, online: int, landed_at: dt.datetime) -> None:
+    """TTPVHCC's January dossier figures, `online` of 10 received online, landed at `landed_at`."""
+    write_csv(inbox, "TTPVHCC", "dossier", name, DOSSIER, [["TTPVHCC", "2026-01", 10, online, 5, 5, 1, 1]],
+              landed_at=landed_at)
+
+
 def test_a_correction_sent_in_a_later_pass_is_current_whatever_its_files_timestamp(env, engine):
     # a copy that keeps its original modification time (cp -p, unzip, a network share) is still the newer version
     inbox = env["inbox"]
     t0 = dt.datetime(2026, 2, 3, 9, tzinfo=dt.UTC)
-    write_csv(inbox, "TTPVHCC", "dossier", "jan.csv", DOSSIER, [["TTPVHCC", "2026-01", 10, 7, 5, 5, 1, 1]],
-              landed_at=t0)
+    _january(inbox, "jan.csv", 7, t0)
     ingest(as_of=AS_OF)
-    write_csv(inbox, "TTPVHCC", "dossier", "jan_sua.csv", DOSSIER, [["TTPVHCC", "2026-01", 10, 9, 5, 5, 1, 1]],
-              landed_at=t0 - dt.timedelta(days=2))
+    _january(inbox, "jan_sua.csv", 9, t0 - dt.timedelta(days=2))
     ingest(as_of=AS_OF)
     log = _log(engine)
     assert (log["jan.csv"]["version"], log["jan_sua.csv"]["version"]) == (1, 2)
@@ -406,10 +410,8 @@ def test_a_correction_sent_in_a_later_pass_is_current_whatever_its_files_timesta
     with engine.connect() as conn:
         assert conn.scalar(sa.text("select received_online from core.current_dossier")) == 9
     # within one pass, the file saved last is the newer version, as before
-    write_csv(inbox, "TTPVHCC", "dossier", "jan_b.csv", DOSSIER, [["TTPVHCC", "2026-01", 10, 4, 5, 5, 1, 1]],
-              landed_at=t0 + dt.timedelta(days=9))
-    write_csv(inbox, "TTPVHCC", "dossier", "jan_a.csv", DOSSIER, [["TTPVHCC", "2026-01", 10, 3, 5, 5, 1, 1]],
-              landed_at=t0 + dt.timedelta(days=8))
+    _january(inbox, "jan_b.csv", 4, t0 + dt.timedelta(days=9))
+    _january(inbox, "jan_a.csv", 3, t0 + dt.timedelta(days=8))
     ingest(as_of=AS_OF)
     log = _log(engine)
     assert (log["jan_a.csv"]["version"], log["jan_b.csv"]["version"]) == (3, 4) and log["jan_b.csv"]["is_current"]
@@ -417,6 +419,7 @@ def test_a_correction_sent_in_a_later_pass_is_current_whatever_its_files_timesta
 
 def test_versions_follow_the_runs_order_when_an_earlier_run_commits_later(env, engine):
     # two uploads at once: the run started first may load second; it takes its place instead of repeating a number
+    from chitieu.catalog import read_catalog
     from chitieu.config import load_settings
     from chitieu.runs import finish_run, start_run
     from tasks.discover import classify_files, discover_files
@@ -426,20 +429,16 @@ def test_versions_follow_the_runs_order_when_an_earlier_run_commits_later(env, e
 
     inbox = env["inbox"]
     t0 = dt.datetime(2026, 2, 3, 9, tzinfo=dt.UTC)
-    write_csv(inbox, "TTPVHCC", "dossier", "v1.csv", DOSSIER, [["TTPVHCC", "2026-01", 10, 1, 5, 5, 1, 1]],
-              landed_at=t0)
+    _january(inbox, "v1.csv", 1, t0)
     ingest(as_of=AS_OF)
     settings = load_settings()
     first, second = (start_run(engine, "upload", AS_OF, None, None) for _ in range(2))
     for name, online, run_id in (("late.csv", 2, second), ("early.csv", 3, first)):  # `second` commits first
-        write_csv(inbox, "TTPVHCC", "dossier", name, DOSSIER, [["TTPVHCC", "2026-01", 10, online, 5, 5, 1, 1]],
-                  landed_at=t0 + dt.timedelta(days=1))
+        _january(inbox, name, online, t0 + dt.timedelta(days=1))
         files, _ = discover_files.fn(inbox, ["TTPVHCC"])
-        new = classify_files.fn(settings, files, []).new
-        parsed = parse_feed.fn("dossier", new)
-        from chitieu.catalog import read_catalog
-        load_submissions.fn(settings, parsed, validate_feed.fn(parsed, read_catalog(settings.catalog_dir), AS_OF,
-                                                                settings), run_id, None)
+        parsed = parse_feed.fn("dossier", classify_files.fn(settings, files, []).new)
+        verdicts = validate_feed.fn(parsed, read_catalog(settings.catalog_dir), AS_OF, settings)
+        load_submissions.fn(settings, parsed, verdicts, run_id, None)
     for run_id in (first, second):
         finish_run(engine, run_id, {})
     log = _log(engine)
