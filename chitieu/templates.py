@@ -47,7 +47,7 @@ _PART = re.compile(r"(?:[IVXLC0-9]{1,6}|[A-Z])(?=$|[\s.)/:+-])|(?:nhóm|mục|ph
 _WHOLE = re.compile(r"(?:toàn|chung|tất\s+cả)\b", re.IGNORECASE)                   # TỔNG CỘNG TOÀN XÃ
 _WHAT = re.compile(r"(?:các|dự\s+án|khối|loại|nguồn)\b", re.IGNORECASE)            # Cộng các dự án mới
 _SECTION = re.compile(r"^\s*[IVXLC]{1,6}\s*[.)/:-]\s*\S")           # I. Dự án chuyển tiếp
-_SUB_SECTION = re.compile(r"^\s*(?:[0-9]{1,3}|[a-zđ])\s*[.)/:-]\s*\S")
+_SUB_SECTION = re.compile(r"^\s*(?:[0-9]{1,3}(?:\.[0-9]{1,3})*(?![0-9])\s*[.)/:-]?|[a-zđ]\s*[.)/:-])\s*\S")  # 1. 1.2 a)
 _COLUMN_NUMBER = re.compile(r"^\(?\s*([0-9]{1,3}|[A-Z])\s*\)?$")
 _CODE = re.compile(r"^[A-Za-z0-9_]{2,32}$")
 _KEY = re.compile(r"^(?=.*[A-Za-z])(?=.*[0-9_])[A-Za-z0-9][A-Za-z0-9_.\-/]{0,30}[A-Za-z0-9]$")   # DA_01, CL-01
@@ -147,7 +147,7 @@ def header_hits(cells: list, lookup: dict[str, str]) -> dict[int, str]:
 
 def _find_header(grid: list[tuple[int, list]], lookup: dict[str, str]) -> tuple[int, dict[int, str]] | None:
     """Index in `grid` of the header row (the most columns named among the first HEADER_SEARCH_ROWS rows) and its
-    hits; a second header row right under it names the columns the first leaves unnamed (merged header cells)."""
+    hits."""
     best, best_hits = None, {}
     for i, (_, cells) in enumerate(grid[:HEADER_SEARCH_ROWS]):
         hits = header_hits(cells, lookup)
@@ -204,23 +204,17 @@ def find_table(grid: list[tuple[int, list]], spec: FeedSpec, lookup: dict[str, s
         raise FileRejected(name, f"no header row found in the first {HEADER_SEARCH_ROWS} rows",
                            check="column_present")
     at, hits = found
-    header_number, header_cells = grid[at]
-    header = ["" if _empty(c) else str(c) for c in header_cells]
-    first_body = at + 1
-    if first_body < len(grid):
-        extra = header_hits(grid[first_body][1], lookup)
-        more = {i: c for i, c in extra.items() if i not in hits and c not in hits.values()}
-        if more and not _figures(grid[first_body][1], hits, spec):
-            for i, canonical in more.items():
-                while len(header) <= i:
-                    header.append("")
-                header[i] = str(grid[first_body][1][i])
-                hits[i] = canonical
-            first_body += 1
+    header = ["" if _empty(c) else str(c) for c in grid[at][1]]
+    top = first_body = at
+    if at > 0 and _add_header_row(header, hits, grid[at - 1][1], spec, lookup):
+        top = at - 1
+    if at + 1 < len(grid) and _add_header_row(header, hits, grid[at + 1][1], spec, lookup):
+        first_body = at + 1
+    first_body += 1
     _require_columns(header, hits, spec, name)
     positions = {canonical: i for i, canonical in hits.items()}
-    table = Table(header_number, header, positions)
-    for number, cells in grid[:at]:
+    table = Table(grid[top][0], header, positions)
+    for number, cells in grid[:top]:
         if not all(_empty(c) for c in cells):
             table.set_aside.append(SetAside(number, "title", _row_text(cells)))
     figure_columns = [c.name for c in spec.columns if c.type in FIGURE_TYPES]
@@ -241,6 +235,21 @@ def find_table(grid: list[tuple[int, list]], spec: FeedSpec, lookup: dict[str, s
     for total in state.grand:
         total.covers = [number for number, _ in table.rows]
     return table
+
+
+def _add_header_row(header: list[str], hits: dict[int, str], cells: list, spec: FeedSpec,
+                    lookup: dict[str, str]) -> bool:
+    """Whether the row right above or under the header row is the header's other row (cells merged over two rows:
+    the value sits in the top-left cell, the others read empty): without figures, naming columns the header row
+    leaves unnamed. Its labels fill those columns of `header` and `hits`; the header row's own names win."""
+    more = {i: c for i, c in header_hits(cells, lookup).items() if i not in hits and c not in hits.values()}
+    if not more or _figures(cells, hits, spec):
+        return False
+    for i, canonical in more.items():
+        header.extend([""] * (i + 1 - len(header)))
+        header[i] = str(cells[i])
+        hits[i] = canonical
+    return True
 
 
 @dataclass
@@ -275,7 +284,7 @@ def _classify(table: Table, state: _Sections, number: int, cells: list, figures:
         table.set_aside.append(SetAside(number, "unfilled", _row_text(cells)))
         return
     if not has_code and not own_keys and (not figures or (text is not None and _SECTION.match(text))):
-        _add_section(table, state, number, cells, text)
+        _add_section(table, state, number, cells)
         return
     if state.group is not None and "project_group" in positions and _empty(_cell(cells, positions, "project_group")):
         table.filled_groups[number] = state.group
@@ -305,10 +314,19 @@ def _add_total(table: Table, state: _Sections, number: int, text: str, cells: li
         state.opening = total
 
 
-def _add_section(table: Table, state: _Sections, number: int, cells: list, text: str | None) -> None:
+def _heading_text(cells: list) -> str:
+    """The heading's filled cells, joined: its numbering may stand in a cell of its own (`1.`, `1` in the STT
+    column) before the text."""
+    shown = (int(c) if isinstance(c, float) and c.is_integer() else c for c in cells if not _empty(c))
+    return " ".join(str(c).strip() for c in shown)
+
+
+def _add_section(table: Table, state: _Sections, number: int, cells: list) -> None:
+    """A sub-heading (`1.`, `a)`) keeps the group of the heading above unless it names one; any other heading sets
+    the group it names or clears it."""
     table.set_aside.append(SetAside(number, "section", _row_text(cells)))
     named = _group_named(_row_text(cells))
-    sub = text is not None and _SUB_SECTION.match(text) is not None
+    sub = _SUB_SECTION.match(_heading_text(cells)) is not None
     if named is not None:
         state.group = named
     elif not sub:

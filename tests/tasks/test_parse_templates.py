@@ -26,6 +26,29 @@ def _parse(tmp_path: Path, feed: str, lines: list[str], unit: str = "XA_MUONGSEN
     return parsed
 
 
+def _parse_xlsx(tmp_path: Path, feed: str, rows: list[list], merges: list[str], unit: str = "TTPVHCC"):
+    """A workbook with merged cells (`A2:A3`), parsed as the pipeline reads it (calamine, then the template)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    for merge in merges:
+        sheet.merge_cells(merge)
+    path = tmp_path / unit / feed / "bao_cao.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    parsed = parse_feed.fn(feed, [landed(path)])
+    assert parsed.rejected == {}
+    return parsed
+
+
+def _errors(parsed, as_of: dt.date) -> list[tuple[str, str | None, list[int]]]:
+    verdict = validate_feed.fn(parsed, read_catalog(CATALOG), as_of, None)[0]
+    return [(f.expectation, f.column, f.rows) for f in verdict.failures if f.severity == "error"]
+
+
 def _kinds(parsed) -> list[tuple[int, str]]:
     return [(s.row, s.kind) for s in parsed.set_aside.get(0, [])]
 
@@ -152,3 +175,47 @@ def test_a_subtotal_under_its_heading_still_adds_up_the_rows_below_it(tmp_path):
     ], unit="XA_CHILANG")
     assert [(t.row, t.covers) for t in parsed.totals[0]] == [(2, [5, 6]), (4, [5, 6])]
     assert _mismatches(parsed, "disbursement") == []
+
+
+def test_a_header_over_two_rows_with_cells_merged_down_combines_into_one_header(tmp_path):
+    parsed = _parse_xlsx(tmp_path, "dossier", [
+        ["BÁO CÁO TÌNH HÌNH GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"],
+        ["STT", "Mã đơn vị", "Kỳ báo cáo", "Hồ sơ tiếp nhận", None, "Hồ sơ giải quyết", None],
+        [None, None, None, "Tổng số hồ sơ tiếp nhận", "Số hồ sơ trực tuyến", "Số hồ sơ đã giải quyết",
+         "Số hồ sơ đúng và trước hạn"],
+        [1, "TTPVHCC", "2026-05", 120, 96, 110, 104],
+        [2, "TTPVHCC", "2026-06", 130, 100, 125, 120],
+    ], ["A2:A3", "B2:B3", "C2:C3", "D2:E2", "F2:G2"])
+    assert parsed.rows["_row"].tolist() == [4, 5] and parsed.cell_errors.empty
+    assert parsed.rows["period"].tolist() == ["2026-05", "2026-06"]
+    assert parsed.rows["resolved_on_time"].tolist() == [104, 120]
+    assert _kinds(parsed) == [(1, "title")]
+    assert _errors(parsed, dt.date(2026, 7, 10)) == []
+
+
+def test_a_numbered_sub_heading_keeps_the_project_group_of_the_heading_above(tmp_path):
+    parsed = _parse(tmp_path, "disbursement", [
+        DISB_HEADER,
+        "I;Dự án chuyển tiếp;;;;;",
+        "1.;Lĩnh vực giao thông;;;;;",
+        "DA_CL_01;Đường thôn Nà Hán;XA_CHILANG;;1.000.000.000;400.000.000;31/05/2026",
+        "2.;Dự án khởi công mới - lĩnh vực giáo dục;;;;;",
+        "DA_CL_02;Trường tiểu học Mường Sen;XA_CHILANG;;2.000.000.000;300.000.000;31/05/2026",
+    ], unit="XA_CHILANG")
+    assert parsed.rows["project_group"].tolist() == ["transitional", "new"]
+    assert _kinds(parsed) == [(2, "section"), (3, "section"), (5, "section")]
+    assert _errors(parsed, dt.date(2026, 6, 10)) == []
+
+
+def test_a_new_top_level_heading_naming_no_group_clears_the_group(tmp_path):
+    for sub in ("1.;Lĩnh vực giao thông;;;;;", ";a) Lĩnh vực giao thông;;;;;"):
+        parsed = _parse(tmp_path / sub[:2], "disbursement", [
+            DISB_HEADER,
+            "I;Dự án chuyển tiếp;;;;;",
+            sub,
+            "DA_CL_01;Đường thôn Nà Hán;XA_CHILANG;;1.000.000.000;400.000.000;31/05/2026",
+            "II.;Dự án khác;;;;;",
+            "DA_CL_02;Trường tiểu học Mường Sen;XA_CHILANG;;2.000.000.000;300.000.000;31/05/2026",
+        ], unit="XA_CHILANG")
+        assert parsed.rows["project_group"].tolist()[0] == "transitional", sub
+        assert _errors(parsed, dt.date(2026, 6, 10)) == [("value_required", "project_group", [6])], sub
