@@ -79,8 +79,9 @@ def rerun(unit: str, feed: str, period: str | None = None, as_of: dt.date | None
         # a snapshot is judged in the reporting year of the day its file was taken, not only today's: December's
         # figures rerun in March were rejected and left the unit's figures
         since = min(reporting_year(in_local_time(f.received_at).date()) for _, f in current)
-        verdicts = validate_feed(parsed, catalog, as_of, settings, since_year=since)
-        summary.outcomes = reload_submissions(settings, parsed, verdicts, [sid for sid, _ in current])
+        ids = [sid for sid, _ in current]
+        verdicts = validate_feed(parsed, catalog, as_of, settings, since_year=since, rerun_of=ids)
+        summary.outcomes = reload_submissions(settings, parsed, verdicts, ids)
         done = {o.submission_id for o in summary.outcomes}
         summary.skipped = [SkippedPath(f.rel_path, "touches an approved period: left as it is (chitieu unapprove "
                                                    "reopens it)") for sid, f in current if sid not in done]

@@ -91,6 +91,31 @@ def _previous_disbursed(engine: sa.Engine, units: list[str]) -> pa.Table:
                       planner={"enable_seqscan": "off"} if len(known) <= PROBE_MAX_UNITS else None)
 
 
+def _previous_in_other_submissions(engine: sa.Engine, frame: pd.DataFrame, rerun_of: list[int]) -> np.ndarray:
+    """For a rerun: each row's project's latest figure dated before the row, in the same year, among the unit's
+    current submissions other than the row's own (its file is `rerun_of[row's file]`); NaN where none. The pass
+    compared it with the project's latest row then; after the load that row is the file's own, so a rerun read
+    there found no earlier figure and dropped the unit's `cumulative_not_decreasing` warning."""
+    with engine.connect() as conn:
+        facts = pd.DataFrame(conn.execute(sa.text(read_sql("validate/current_disbursed.sql")),
+                                          {"units": sorted(set(frame["unit_code"].dropna()))}).all(),
+                             columns=["submission_id", "unit_code", "project_code", "as_of_date", "disbursed_vnd"])
+    out = np.full(len(frame), np.nan)
+    if facts.empty:
+        return out
+    rows = pd.DataFrame({"_pos": np.arange(len(frame)), "unit_code": frame["unit_code"].to_numpy(),
+                         "project_code": frame["project_code"].to_numpy(),
+                         "date": pd.to_datetime(frame["as_of_date"]).to_numpy(),
+                         "own": np.asarray(rerun_of)[frame["_file"].to_numpy(dtype=int)]})
+    facts["date"] = pd.to_datetime(facts.pop("as_of_date"))
+    pairs = rows.merge(facts, on=["unit_code", "project_code"], suffixes=("", "_then"))
+    pairs = pairs[(pairs["date_then"] < pairs["date"]) & (pairs["date_then"].dt.year == pairs["date"].dt.year)
+                  & (pairs["submission_id"] != pairs["own"])]
+    latest = pairs.sort_values(["date_then", "submission_id"]).groupby("_pos").tail(1)
+    out[latest["_pos"].to_numpy()] = latest["disbursed_vnd"].to_numpy(dtype="float64")
+    return out
+
+
 class PreviousFigures:
     """The read of some units' previous cumulative disbursement figures, started ahead (prefetch_previous)."""
 
@@ -302,10 +327,13 @@ def _total_mismatches(parsed: ParsedFeed, spec, bad_cells: set) -> list[tuple[in
 
 @task(name="validate_feed", cache_policy=NO_CACHE)
 def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date, settings: Settings | None = None,
-                  previous: PreviousFigures | None = None, since_year: int | None = None) -> dict[int, FileVerdict]:
+                  previous: PreviousFigures | None = None, since_year: int | None = None,
+                  rerun_of: list[int] | None = None) -> dict[int, FileVerdict]:
     """Run the feed's suite over all its files at once; return a verdict per file index. `previous`: the units'
     previous disbursement figures, read ahead (prefetch_previous). `since_year`: an earlier first year a
-    disbursement snapshot may be dated in than the as-of date's reporting year (a rerun of files taken then)."""
+    disbursement snapshot may be dated in than the as-of date's reporting year (a rerun of files taken then).
+    `rerun_of`: the submission each file is (a rerun): a figure is then compared with the unit's other current
+    submissions, not with the project's latest row, which is now its own."""
     spec = feed_spec(parsed.feed)
     verdicts: dict[int, FileVerdict] = {}
     per_file: dict[int, list[CheckFailure]] = {}
@@ -316,6 +344,8 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date, settings
                                                             exc.problem_vi))])
     engine = get_engine(settings) if settings is not None else None
     frame = _add_helper_columns(parsed, catalog, engine, previous)
+    if rerun_of is not None and parsed.feed == "disbursement" and engine is not None and len(frame):
+        frame["_previous_disbursed_vnd"] = _previous_in_other_submissions(engine, frame, rerun_of)
     # cell-level parse errors
     format_errors = parsed.cell_errors
     bad_cells = set()

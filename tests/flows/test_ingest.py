@@ -462,6 +462,15 @@ def test_warnings_load_and_are_reported(env, engine):
         "cumulative_not_decreasing", "warning", "disbursed_vnd")
     assert warning["sample"] == [{"row": 2, "disbursed_vnd": 400, "_previous_disbursed_vnd": 500.0}]
 
+    # a rerun checks the file against the unit's other current files again: the warning stays, as it was
+    from flows.rerun import rerun
+
+    summary = rerun(unit="XA_CHILANG", feed="disbursement", as_of=AS_OF)
+    assert sorted(o.status for o in summary.outcomes) == ["loaded", "loaded_with_warnings"]
+    assert _log(engine)["july.csv"]["status"] == "loaded_with_warnings"
+    (again,) = _checks(engine, "july.csv")
+    assert (again["expectation"], again["sample"]) == (warning["expectation"], warning["sample"])
+
 
 def test_value_far_from_own_history_is_a_warning(env, engine):
     inbox = env["inbox"]
