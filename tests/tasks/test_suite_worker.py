@@ -5,6 +5,9 @@ marks itself broken and ends its manager thread.)"""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+import time
 
 import chitieu.suites as suites
 from chitieu.catalog import read_catalog
@@ -30,3 +33,30 @@ def test_a_lost_suite_worker_leaves_the_checks_to_this_process(tmp_path):
         assert suites._worker is None  # the next pass starts a fresh one
     finally:
         suites.stop_worker()
+
+
+_KILLED_PARENT = """
+import os, signal, time
+import chitieu.suites as suites
+suites.start_worker()
+time.sleep(1)
+print(*suites._worker._processes, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no exit handler runs: the executor never shuts its worker down
+"""
+
+
+def test_the_suite_worker_ends_when_its_parent_is_killed():
+    done = subprocess.run([sys.executable, "-c", _KILLED_PARENT], capture_output=True, text=True, timeout=120)
+    [worker] = [int(pid) for pid in done.stdout.split()]
+    deadline = time.monotonic() + 30
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(worker), f"suite worker {worker} outlived its killed parent"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
