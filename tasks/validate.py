@@ -156,7 +156,7 @@ def _previous_disbursed_vnd(frame: pd.DataFrame, previous: pa.Table) -> np.ndarr
 
 
 def _add_helper_columns(parsed: ParsedFeed, catalog: Catalog, engine: sa.Engine | None,
-                        prefetched: PreviousFigures | None = None) -> pd.DataFrame:
+                        prefetched: PreviousFigures | None = None, rerun_of: list[int] | None = None) -> pd.DataFrame:
     frame = parsed.rows.copy()
     frame["_idx"] = np.arange(len(frame))
     frame["_folder_unit"] = pd.Series([f.unit_code for f in parsed.files], dtype="string").reindex(
@@ -171,11 +171,15 @@ def _add_helper_columns(parsed: ParsedFeed, catalog: Catalog, engine: sa.Engine 
     if feed == "disbursement":
         frame["_as_of_day"] = _days(frame["as_of_date"])
         frame["_previous_disbursed_vnd"] = np.nan
-        previous = prefetched.result(units) if prefetched is not None else None
-        if previous is None and engine is not None:
-            previous = _previous_disbursed(engine, units)
-        if previous is not None and previous.num_rows:
-            frame["_previous_disbursed_vnd"] = _previous_disbursed_vnd(frame, previous)
+        if rerun_of is not None and engine is not None:  # a rerun: the project's latest row is now the file's own
+            if len(frame):
+                frame["_previous_disbursed_vnd"] = _previous_in_other_submissions(engine, frame, rerun_of)
+        else:
+            previous = prefetched.result(units) if prefetched is not None else None
+            if previous is None and engine is not None:
+                previous = _previous_disbursed(engine, units)
+            if previous is not None and previous.num_rows:
+                frame["_previous_disbursed_vnd"] = _previous_disbursed_vnd(frame, previous)
     if feed == "tasks":
         frame["_completed_day"] = _days(frame["completed_date"])
     if feed == "indicator":
@@ -343,9 +347,7 @@ def validate_feed(parsed: ParsedFeed, catalog: Catalog, as_of: dt.date, settings
             str(exc), "Tệp bị từ chối: " + file_problem_vi(parsed.feed, exc.check, exc.row, exc.column,
                                                             exc.problem_vi))])
     engine = get_engine(settings) if settings is not None else None
-    frame = _add_helper_columns(parsed, catalog, engine, previous)
-    if rerun_of is not None and parsed.feed == "disbursement" and engine is not None and len(frame):
-        frame["_previous_disbursed_vnd"] = _previous_in_other_submissions(engine, frame, rerun_of)
+    frame = _add_helper_columns(parsed, catalog, engine, previous, rerun_of)
     # cell-level parse errors
     format_errors = parsed.cell_errors
     bad_cells = set()
